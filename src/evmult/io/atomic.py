@@ -1,0 +1,74 @@
+"""Outputs appear whole or not at all: write under a temporary name, rename when complete.
+
+A killed process leaves at most a hidden ``.name.tmp-*`` file beside the target, never a
+half-written file under the name the user asked for; an existing output is replaced only
+when the user said ``--overwrite``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from evmult.errors import OutputError
+
+
+def check_output(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
+    """Refuse an existing ``path`` unless ``overwrite``; make sure its folder can be written.
+
+    Raises:
+        OutputError: the path exists, or its folder cannot be created or written.
+    """
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise OutputError(f"{target} exists; pass --overwrite to replace it")
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create folder {parent} for {target} ({exc.strerror})") from exc
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write to folder {parent} (permission denied)")
+    return target
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str], *, overwrite: bool) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it is renamed to ``path``.
+
+    The body may create a file or a folder at the temporary path. On any exception the
+    temporary is removed and ``path`` is left as it was.
+
+    Raises:
+        OutputError: as :func:`check_output`, and when writing fails (disk full, I/O error).
+    """
+    target = check_output(path, overwrite=overwrite)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise OutputError(f"nothing was written for {target}")
+        if target.is_dir() and not target.is_symlink():
+            trash = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
+            os.replace(target, trash)
+            os.replace(tmp, target)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except OSError as exc:
+        _remove(tmp)
+        raise OutputError(f"writing {target} failed ({exc.strerror or exc})") from exc
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink(missing_ok=True)

@@ -1,0 +1,178 @@
+"""Writing events back in the user's own format: same tree, branches, units and object kind.
+
+Generated events must drop into the analysis code that read the input, so the writer takes
+the :class:`~evmult.io.read.Schema` of the input: a TTree is written as a TTree (with
+``mktree``), an RNTuple as an RNTuple, jagged collections as jagged branches, and every mass
+or derived branch the input had (``Ds_M``, ``pt1``) is recomputed from the momenta. Chunks are
+appended as they come, so memory does not grow with the number of events, and the file
+appears under its name only once complete (:mod:`evmult.io.atomic`).
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+
+import awkward as ak
+import numpy as np
+
+from evmult.errors import OutputError
+from evmult.events import Events
+from evmult.io.atomic import atomic_path
+from evmult.io.branches import CYLINDRICAL, split_index
+from evmult.io.read import Schema
+from evmult.physics import azimuth, momentum, pseudorapidity, signed_mass, transverse_momentum
+
+FORMATS = ("root", "parquet")
+
+_QUANTITIES = {
+    "pt": transverse_momentum,
+    "eta": pseudorapidity,
+    "phi": azimuth,
+    "p": momentum,
+    "mass": signed_mass,
+    "E": lambda p4: p4[..., 0],
+}
+_SCALE_FREE = {"eta", "phi"}
+
+
+def columns(events: Events, schema: Schema) -> dict[str, np.ndarray]:
+    """Flat per-particle columns in file units and dtypes, keyed by branch name.
+
+    Jagged templates (``Muon_{}[1]``) give one column per selected object, keyed
+    ``"Muon_Px[1]"``; :func:`_group_jagged` turns them into jagged arrays.
+    """
+    bm = schema.branch_map
+    p4 = events.p4
+    out: dict[str, np.ndarray] = {}
+    for i, template in enumerate(bm.templates):
+        _, index = split_index(template)
+        suffix = "" if index is None else f"[{index}]"
+        if bm.coordinates == CYLINDRICAL:
+            values = [transverse_momentum(p4[:, i]) / bm.scale, pseudorapidity(p4[:, i]),
+                      azimuth(p4[:, i]), signed_mass(p4[:, i]) / bm.scale]  # fmt: skip
+        else:
+            values = [p4[:, i, 1] / bm.scale, p4[:, i, 2] / bm.scale, p4[:, i, 3] / bm.scale, p4[:, i, 0] / bm.scale]
+        for r, v in enumerate(values):
+            out[bm.branch(i, r) + suffix] = v
+    for branch, indices in bm.masses:
+        out[branch] = signed_mass(p4[:, list(indices)].sum(axis=1)) / bm.scale
+    for branch, i, quantity in bm.derived:
+        value = _QUANTITIES[quantity](p4[:, i])
+        out[branch] = value if quantity in _SCALE_FREE else value / bm.scale
+    for name, values in events.extras.items():
+        out[name] = values
+    return {k: v.astype(schema.dtypes.get(k.split("[")[0], "float64")) for k, v in out.items()}
+
+
+def _group_jagged(cols: dict[str, np.ndarray], schema: Schema) -> dict[str, ak.Array | np.ndarray]:
+    """Gather ``X[0]``, ``X[1]`` ... columns into jagged branches; collections become records."""
+    flat: dict[str, ak.Array | np.ndarray] = {}
+    jagged: dict[str, dict[int, np.ndarray]] = {}
+    for key, values in cols.items():
+        base, index = split_index(key)
+        if index is None:
+            flat[key] = values
+        else:
+            jagged.setdefault(base, {})[index] = values
+    records: dict[str, dict[str, ak.Array]] = {}
+    for base, by_index in jagged.items():
+        stacked = np.stack([by_index[k] for k in sorted(by_index)], axis=1)
+        array = ak.from_regular(ak.Array(stacked))
+        prefix, sep, field = base.rpartition("_")
+        if sep and prefix and schema.kind == "TTree":  # a TTree collection shares one counter branch
+            records.setdefault(prefix, {})[field] = array
+        else:
+            flat[base] = array
+    for prefix, fields in records.items():
+        flat[prefix] = ak.zip(fields)
+    return flat
+
+
+class EventWriter:
+    """Append chunks of events to one output file; it appears under its name on :meth:`close`.
+
+    >>> with EventWriter("out.root", schema) as w:    # doctest: +SKIP
+    ...     for chunk in chunks:
+    ...         w.write(chunk)
+    """
+
+    def __init__(self, path: str | os.PathLike[str], schema: Schema, *, fmt: str = "root", overwrite: bool = False):
+        if fmt not in FORMATS:
+            raise OutputError(f"output format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        self.path = Path(path)
+        self.schema = schema
+        self.fmt = fmt
+        self._stack = ExitStack()
+        self._tmp = self._stack.enter_context(atomic_path(path, overwrite=overwrite))
+        self._file: object = None
+        self._tree: object = None
+        self.written = 0
+
+    def write(self, events: Events) -> None:
+        """Append ``events`` (MeV, as generated) in the input's units and layout."""
+        cols = _group_jagged(columns(events, self.schema), self.schema)
+        try:
+            if self.fmt == "parquet":
+                self._write_parquet(cols)
+            else:
+                self._write_root(cols)
+        except OSError as exc:
+            raise OutputError(f"writing {self.path} failed ({exc.strerror or exc})") from exc
+        self.written += len(events)
+
+    def _write_root(self, cols: dict[str, ak.Array | np.ndarray]) -> None:
+        import uproot
+
+        if self._file is None:
+            self._file = uproot.recreate(self._tmp)
+            if self.schema.kind == "RNTuple":
+                self._tree = self._file.mkrntuple(self.schema.tree, cols)  # type: ignore[attr-defined]
+                return
+            counters = self.schema.counters
+            self._tree = self._file.mktree(  # type: ignore[attr-defined]
+                self.schema.tree,
+                {k: (v.type if isinstance(v, ak.Array) else v.dtype) for k, v in cols.items()},
+                counter_name=lambda counted: counters.get(counted + "_", "n" + counted),
+            )
+        self._tree.extend(cols)  # type: ignore[attr-defined]
+
+    def _write_parquet(self, cols: dict[str, ak.Array | np.ndarray]) -> None:
+        import pyarrow.parquet as pq
+
+        table = ak.to_arrow_table(ak.zip(dict(cols.items()), depth_limit=1), extensionarray=False)
+        if self._file is None:
+            self._file = pq.ParquetWriter(self._tmp, table.schema)
+        self._file.write_table(table)  # type: ignore[attr-defined]
+
+    def close(self, exc: BaseException | None = None) -> None:
+        """Finish the file; with ``exc`` set, discard it instead."""
+        if self._file is not None:
+            try:
+                self._file.close()  # type: ignore[attr-defined]
+            except Exception:
+                if exc is None:
+                    raise
+            self._file = None
+        if exc is None:
+            self._stack.close()
+        else:
+            self._stack.__exit__(type(exc), exc, exc.__traceback__)
+
+    def __enter__(self) -> EventWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close(exc)
+
+
+def write_events(
+    path: str | os.PathLike[str], events: Events, schema: Schema, *, fmt: str = "root", overwrite: bool = False
+) -> None:
+    """Write ``events`` to ``path`` in one go (see :class:`EventWriter`)."""
+    with EventWriter(path, schema, fmt=fmt, overwrite=overwrite) as writer:
+        writer.write(events)
