@@ -240,7 +240,7 @@ def lookup(name: str) -> Node:
         DecayError: for a name the PDG tables do not know, with close names suggested.
     """
     from particle import Particle
-    from particle.particle import ParticleNotFound, InvalidParticle
+    from particle.particle import InvalidParticle, ParticleNotFound
 
     found = None
     for finder in (Particle.from_evtgen_name, Particle.from_name):
@@ -259,7 +259,7 @@ def lookup(name: str) -> Node:
 def _suggest(name: str) -> str:
     from particle.converters import EvtGenName2PDGIDBiMap
 
-    names = [str(k) for k in EvtGenName2PDGIDBiMap._to_map]  # noqa: SLF001
+    names = [str(k) for k in EvtGenName2PDGIDBiMap._to_map]
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
     return f"; did you mean {', '.join(close)}?" if close else ""
 

@@ -38,7 +38,7 @@ class Events:
     def split(self, fraction: float, *, seed: int) -> tuple[Events, Events]:
         """Random disjoint split: the first part holds ``fraction`` of the events."""
         order = np.random.default_rng(seed).permutation(len(self))
-        cut = int(round(fraction * len(self)))
+        cut = round(fraction * len(self))
         return self.take(np.sort(order[:cut])), self.take(np.sort(order[cut:]))
 
     @staticmethod

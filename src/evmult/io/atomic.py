@@ -58,6 +58,8 @@ def atomic_path(path: str | os.PathLike[str], *, overwrite: bool) -> Iterator[Pa
             os.replace(tmp, target)
             shutil.rmtree(trash, ignore_errors=True)
         else:
+            if tmp.is_file():
+                tmp.chmod(0o666 & ~_umask())  # some writers create 0600 files
             os.replace(tmp, target)
     except OSError as exc:
         _remove(tmp)
@@ -65,6 +67,12 @@ def atomic_path(path: str | os.PathLike[str], *, overwrite: bool) -> Iterator[Pa
     except BaseException:
         _remove(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _remove(path: Path) -> None:

@@ -126,7 +126,9 @@ class BranchMap:
         return list(dict.fromkeys(names))
 
     def output_branches(self) -> list[str]:
-        return list(dict.fromkeys(self.input_branches() + [b for b, _ in self.masses] + [b for b, _, _ in self.derived]))
+        return list(
+            dict.fromkeys(self.input_branches() + [b for b, _ in self.masses] + [b for b, _, _ in self.derived])
+        )
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -199,9 +201,13 @@ def detect(
             bm = BranchMap(tuple(cand), comps, coords, unit)
             if all(_present(bm, i, branches) for i in range(n)):
                 return _with_derived(bm, decay, branches)
-    # nothing fits: explain with the first candidate and the first component set
-    cand = candidates[0] if candidates else tuple(f"{lab}_{{}}" for lab in decay.final_labels)
-    coords, comps = comp_sets[0]
+
+    # nothing fits: explain with the candidate layout whose names exist most often
+    def found(option: tuple[tuple[str, ...], tuple[str, tuple[str, str, str, str]]]) -> int:
+        bm = BranchMap(tuple(option[0]), option[1][1], option[1][0], unit)
+        return sum(bm.branch(i, r) in branches for i in range(n) for r in range(4))
+
+    cand, (coords, comps) = max(((c, s) for c in candidates for s in comp_sets), key=found)
     bm = BranchMap(tuple(cand), comps, coords, unit)
     missing = [bm.branch(i, r) for i in range(n) for r in range(4) if bm.branch(i, r) not in branches]
     jagged_wrong = [

@@ -12,6 +12,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -188,7 +189,9 @@ def resolve(spec: InputSpec) -> Schema:
     return Schema(tree, kind, bm, dtypes, counters)
 
 
-def iterate(spec: InputSpec, schema: Schema, *, step_size: int = DEFAULT_STEP) -> Iterator[tuple[np.ndarray, ReadStats]]:
+def iterate(
+    spec: InputSpec, schema: Schema, *, step_size: int = DEFAULT_STEP
+) -> Iterator[tuple[np.ndarray, ReadStats]]:
     """Yield ``(p4 in file units, stats)`` chunk by chunk over every file of ``spec``."""
     bm = schema.branch_map
     names = bm.input_branches()
@@ -232,7 +235,7 @@ def _to_p4(chunk: ak.Array, bm: BranchMap, path: str) -> tuple[np.ndarray, ReadS
         if bm.coordinates == CYLINDRICAL:
             import vector
 
-            v = vector.array({"pt": comps[0], "eta": comps[1], "phi": comps[2], "mass": comps[3]})
+            v: Any = vector.array({"pt": comps[0], "eta": comps[1], "phi": comps[2], "mass": comps[3]})
             p4[:, i] = np.stack([v.E, v.px, v.py, v.pz], -1)
         else:
             p4[:, i] = np.stack([comps[3], comps[0], comps[1], comps[2]], -1)

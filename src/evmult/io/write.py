@@ -50,20 +50,20 @@ def columns(events: Events, schema: Schema) -> dict[str, np.ndarray]:
     for i, template in enumerate(bm.templates):
         _, index = split_index(template)
         suffix = "" if index is None else f"[{index}]"
+        particle = p4[:, i]
         if bm.coordinates == CYLINDRICAL:
-            values = [transverse_momentum(p4[:, i]) / bm.scale, pseudorapidity(p4[:, i]),
-                      azimuth(p4[:, i]), signed_mass(p4[:, i]) / bm.scale]  # fmt: skip
+            values = [transverse_momentum(particle) / bm.scale, pseudorapidity(particle), azimuth(particle),
+                      signed_mass(particle) / bm.scale]  # fmt: skip
         else:
-            values = [p4[:, i, 1] / bm.scale, p4[:, i, 2] / bm.scale, p4[:, i, 3] / bm.scale, p4[:, i, 0] / bm.scale]
-        for r, v in enumerate(values):
-            out[bm.branch(i, r) + suffix] = v
+            values = [particle[:, c] / bm.scale for c in (1, 2, 3, 0)]
+        for r, column in enumerate(values):
+            out[bm.branch(i, r) + suffix] = column
     for branch, indices in bm.masses:
         out[branch] = signed_mass(p4[:, list(indices)].sum(axis=1)) / bm.scale
     for branch, i, quantity in bm.derived:
         value = _QUANTITIES[quantity](p4[:, i])
         out[branch] = value if quantity in _SCALE_FREE else value / bm.scale
-    for name, values in events.extras.items():
-        out[name] = values
+    out.update(events.extras)
     return {k: v.astype(schema.dtypes.get(k.split("[")[0], "float64")) for k, v in out.items()}
 
 

@@ -1,0 +1,369 @@
+"""The ``evmult`` command: parses arguments and config, prints progress and one-line errors.
+
+Subcommands::
+
+    evmult sample ds2kkpi -n 200000 -o ds.root
+    evmult multiply ds.root --decay "D_s+ -> K+ K- pi+" --factor 10 -o ds_x10.root --report report/
+    evmult train ds.root --decay "D_s+ -> K+ K- pi+" -o ds.model
+    evmult generate ds.model -n 1000000 -o ds_gen.root
+    evmult validate ds_gen.root ds.root --model ds.model --report report/
+
+Every option has a key of the same name in the TOML file given with ``--config``
+(see :mod:`evmult.config`). The logic lives in :mod:`evmult.pipeline`; this module only
+translates between the shell and Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from evmult import __version__
+from evmult.errors import ConfigError, EvmultError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+# ---------------------------------------------------------------- argument types
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value.is_integer() or value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' must be a positive whole number")
+    return int(value)
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be a positive number")
+    return value
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be between 0 and 1")
+    return value
+
+
+def name_list(text: str) -> list[str]:
+    return [t for t in (s.strip() for s in text.replace(" ", ",").split(",")) if t]
+
+
+def int_list(text: str) -> list[int]:
+    try:
+        return [positive_int(t) for t in name_list(text)]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"'{text}' must be comma-separated positive whole numbers") from None
+
+
+# ---------------------------------------------------------------- parser
+
+
+def _input_options(p: argparse.ArgumentParser, *, files: bool = True) -> None:
+    g = p.add_argument_group("input")
+    if files:
+        g.add_argument("inputs", nargs="*", metavar="FILE", help="ROOT files read as one sample")
+    g.add_argument("--config", metavar="TOML", help="configuration file holding any of these options")
+    g.add_argument("--decay", metavar="DESCRIPTOR", help="decay descriptor, e.g. 'D_s+ -> K+ K- pi+'")
+    g.add_argument("--tree", help="TTree or RNTuple name (detected when the file holds one)")
+    g.add_argument(
+        "--branches",
+        type=name_list,
+        metavar="T1,T2,...",
+        help="one branch template per final-state particle, '{}' for the component: "
+        "'Kplus_{},Kminus_{},piplus_{}' or '{}1,{}2' or 'Muon_{}[0],Muon_{}[1]' (detected if omitted)",
+    )
+    g.add_argument(
+        "--components",
+        type=name_list,
+        metavar="C1,C2,C3,C4",
+        help="component names in order px,py,pz,E (or pt,eta,phi,mass), e.g. PX,PY,PZ,PE",
+    )
+    g.add_argument("--coordinates", choices=["cartesian", "cylindrical"], help="meaning of the components")
+    g.add_argument("--units", choices=["MeV", "GeV", "auto"], help="units of the file (default: auto)")
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--representation", choices=["cartesian", "squared"], help="features learned (default: cartesian)")
+    g.add_argument("--latent-dim", type=positive_int, help="latent dimension (default: 8)")
+    g.add_argument("--hidden", type=int_list, metavar="W1,W2", help="hidden layer widths (default: 256,256)")
+    g.add_argument("--mass-term", type=fraction, metavar="LAMBDA", help="weight of the mass term, Eq. 2 (default: 0)")
+    g.add_argument(
+        "--mass-term-particles",
+        action="store_true",
+        default=None,
+        help="apply the mass term to each final-state particle too",
+    )
+    g.add_argument("--decoder-noise", action="store_true", default=None, help="sample p(x|z) instead of its mean")
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=positive_int, help="maximum number of epochs (default: 40)")
+    t.add_argument("--batch-size", type=positive_int, help="events per batch (default: 1024)")
+    t.add_argument("--learning-rate", type=positive_float, help="Adam learning rate (default: 1e-3)")
+    t.add_argument("--patience", type=positive_int, help="epochs without improvement before stopping (default: 6)")
+    t.add_argument("--validation-fraction", type=fraction, help="share of training events for early stopping")
+    t.add_argument("--beta", type=float, help="weight of the KL term (default: 1)")
+    t.add_argument("--seed", type=int, help="random seed (default: 1)")
+    t.add_argument("--device", help="torch device (default: cpu)")
+
+
+def _output_options(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    p.add_argument("-o", "--output", required=required, help="output file")
+    p.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evmult",
+        description="Multiply simulated decays with a variational auto-encoder.",
+        epilog="Run 'evmult COMMAND --help' for the options of each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"evmult {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    from evmult.samples import SAMPLES
+
+    p = sub.add_parser(
+        "sample", help="make a demo sample with Pythia 8", description="Make a demo sample with Pythia 8."
+    )
+    p.add_argument("name", choices=sorted(SAMPLES), help="; ".join(f"{k}: {v.description}" for k, v in SAMPLES.items()))
+    p.add_argument("-n", "--events", type=positive_int, required=True, help="number of decays")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    _output_options(p)
+
+    p = sub.add_parser("train", help="train a model on ROOT files", description="Train a VAE on a decay sample.")
+    _input_options(p)
+    _model_options(p)
+    _output_options(p)
+
+    p = sub.add_parser("generate", help="generate events with a trained model", description="Generate events.")
+    p.add_argument("model", help="model file written by 'evmult train'")
+    p.add_argument("-n", "--events", type=positive_int, required=True, help="number of events")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    p.add_argument("--format", choices=["root", "parquet"], default="root", help="output format (default: root)")
+    p.add_argument("--chunk-size", type=positive_int, default=262_144, help="events written at once")
+    _output_options(p)
+
+    p = sub.add_parser(
+        "validate",
+        help="compare generated with reference events",
+        description="Compare a generated sample with a reference sample; write metrics.json and report.html.",
+    )
+    p.add_argument("generated", help="generated ROOT file")
+    p.add_argument("reference", help="reference ROOT file (e.g. held-out simulation)")
+    p.add_argument("--model", help="take decay and branch layout from this model file")
+    _input_options(p, files=False)
+    p.add_argument("--report", required=True, help="report folder")
+    p.add_argument("--overwrite", action="store_true", help="replace a report that exists")
+
+    p = sub.add_parser(
+        "multiply",
+        help="train, generate and validate in one go",
+        description="Split the input into training and held-out parts, train, generate FACTOR x the input size, "
+        "validate against the held-out part.",
+    )
+    _input_options(p)
+    p.add_argument("--factor", type=positive_float, help="events generated per input event (default: 10)")
+    p.add_argument("--holdout", type=fraction, help="share of input events held out for validation (default: 0.5)")
+    p.add_argument("--report", help="report folder (figures, metrics.json, report.html)")
+    p.add_argument("--save-model", help="also write the trained model here")
+    p.add_argument("--format", choices=["root", "parquet"], default="root", help="output format (default: root)")
+    _model_options(p)
+    _output_options(p)
+    return parser
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _layers(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    from evmult import config
+
+    return config.load(args.config) if getattr(args, "config", None) else {}
+
+
+def _spec(args: argparse.Namespace, files: Sequence[str], cfg: dict[str, dict[str, Any]], **defaults: Any) -> Any:
+    from evmult.decay import parse
+    from evmult.io import InputSpec
+
+    section = cfg.get("input", {})
+
+    def pick(name: str, cli_name: str | None = None) -> Any:
+        value = getattr(args, cli_name or name, None)
+        if value is None:
+            value = section.get(name)
+        return defaults.get(name) if value is None else value
+
+    descriptor = pick("decay")
+    if not descriptor:
+        raise ConfigError("no decay given; pass --decay 'D_s+ -> K+ K- pi+' (or [input] decay in --config)")
+    if not files:
+        raise ConfigError("no input files given")
+    components = pick("components")
+    if components is not None and len(components) != 4:
+        raise ConfigError(f"--components needs 4 names (px,py,pz,E or pt,eta,phi,mass), got {len(components)}")
+    branches = pick("branches")
+    return InputSpec(
+        files=tuple(files),
+        decay=parse(descriptor),
+        tree=pick("tree"),
+        templates=tuple(branches) if branches else None,
+        components=tuple(components) if components else None,  # type: ignore[arg-type]
+        coordinates=pick("coordinates"),
+        unit=pick("units") or "auto",
+    )
+
+
+def _configs(args: argparse.Namespace, cfg: dict[str, dict[str, Any]]) -> tuple[Any, Any]:
+    from evmult import config
+    from evmult.model import TrainConfig
+    from evmult.synthesizer import ModelConfig
+
+    cli = vars(args)
+    return config.build(ModelConfig, cfg.get("model", {}), cli), config.build(TrainConfig, cfg.get("training", {}), cli)
+
+
+def _files(args: argparse.Namespace, cfg: dict[str, dict[str, Any]]) -> list[str]:
+    return list(args.inputs) or list(cfg.get("input", {}).get("files", []))
+
+
+def cmd_sample(args: argparse.Namespace, log: Any) -> None:
+    from evmult.io import write_events
+    from evmult.samples import SAMPLES
+
+    sample = SAMPLES[args.name]
+    from evmult.io import check_output
+
+    check_output(args.output, overwrite=args.overwrite)
+    events = sample.make(args.events, seed=args.seed, progress=not args.quiet)
+    write_events(args.output, events, sample.schema, overwrite=args.overwrite)
+    log(f"{len(events):,} {sample.descriptor} decays written to {args.output} (tree '{sample.schema.tree}')")
+
+
+def cmd_train(args: argparse.Namespace, log: Any) -> None:
+    from evmult import pipeline
+
+    cfg = _layers(args)
+    spec = _spec(args, _files(args, cfg), cfg)
+    model, training = _configs(args, cfg)
+    pipeline.train(
+        spec, model=model, training=training, output=args.output, overwrite=args.overwrite,
+        progress=not args.quiet, log=log,
+    )  # fmt: skip
+
+
+def cmd_generate(args: argparse.Namespace, log: Any) -> None:
+    from evmult import pipeline
+    from evmult.io import check_output
+    from evmult.synthesizer import Synthesizer
+
+    check_output(args.output, overwrite=args.overwrite)
+    synth = Synthesizer.load(args.model)
+    summary = pipeline.generate(
+        synth, args.events, args.output, seed=args.seed, fmt=args.format, chunk_size=args.chunk_size,
+        overwrite=args.overwrite, progress=not args.quiet,
+    )  # fmt: skip
+    log(f"{summary.n:,} events written to {args.output} ({summary.rate:,.0f} events/s)")
+
+
+def cmd_validate(args: argparse.Namespace, log: Any) -> None:
+    from evmult import pipeline
+    from evmult.io import check_output, read_events
+
+    check_output(args.report, overwrite=args.overwrite)
+    cfg = _layers(args)
+    defaults: dict[str, Any] = {}
+    if args.model:
+        from evmult.synthesizer import read_model_file
+
+        meta, _ = read_model_file(args.model)
+        defaults["decay"] = meta["decay"]
+        if meta.get("schema"):
+            bm = meta["schema"]["branch_map"]
+            defaults.update(tree=meta["schema"]["tree"], branches=bm["templates"], components=bm["components"],
+                            coordinates=bm["coordinates"], units=bm["unit"])  # fmt: skip
+    gen_spec = _spec(args, [args.generated], cfg, **defaults)
+    ref_spec = _spec(args, [args.reference], cfg, **defaults)
+    generated, _, gstats = read_events(gen_spec)
+    reference, _, rstats = read_events(ref_spec)
+    log(f"generated: {gstats.summary()}; reference: {rstats.summary()}")
+    info = {"generated file": args.generated, "reference file": args.reference}
+    pipeline.validate(generated, reference, gen_spec.decay, args.report, info=info, overwrite=args.overwrite)
+    log(f"report written to {args.report}/report.html")
+
+
+def cmd_multiply(args: argparse.Namespace, log: Any) -> None:
+    from evmult import pipeline
+
+    cfg = _layers(args)
+    spec = _spec(args, _files(args, cfg), cfg)
+    model, training = _configs(args, cfg)
+    section = cfg.get("multiply", {})
+    factor = args.factor if args.factor is not None else section.get("factor", 10.0)
+    holdout = args.holdout if args.holdout is not None else section.get("holdout", 0.5)
+    pipeline.multiply(
+        spec, output=args.output, factor=float(factor), holdout=float(holdout), model=model, training=training,
+        report=args.report, save_model=args.save_model, fmt=args.format, overwrite=args.overwrite,
+        progress=not args.quiet, log=log,
+    )  # fmt: skip
+
+
+COMMANDS = {
+    "sample": cmd_sample,
+    "train": cmd_train,
+    "generate": cmd_generate,
+    "validate": cmd_validate,
+    "multiply": cmd_multiply,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 success, 1 error, 2 usage, 130 interrupted)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+    def log(message: str) -> None:
+        if not args.quiet:
+            print(f"evmult: {message}", file=sys.stderr, flush=True)
+
+    def show(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+        print(f"evmult: warning: {message}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = show  # type: ignore[assignment]
+        try:
+            COMMANDS[args.command](args, log)
+        except EvmultError as exc:
+            print(f"evmult: error: {exc}", file=sys.stderr, flush=True)
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            print("evmult: interrupted", file=sys.stderr, flush=True)
+            return EXIT_INTERRUPTED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

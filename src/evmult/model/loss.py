@@ -1,0 +1,56 @@
+r"""The training objective: the ELBO (Eq. 1 of Sowa et al.) plus an optional physics term (Eq. 2).
+
+.. math::
+
+    L = -\mathbb{E}_{q(z|x)} \log p(x|z)
+        + \beta\, D_{KL}(q(z|x) \,\|\, p(z))
+        + \lambda \sum_k \big((m_k^{\text{table}} - m_k^{\text{rec}}) / s_k\big)^2
+
+The mass term is supplied by the caller as a function of the reconstructed (standardised)
+features, because only the caller knows the representation and the decay; see
+:class:`evmult.synthesizer.MassPenalty` for how it is normalised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch.distributions import kl_divergence
+
+from evmult.model.vae import VAE
+
+#: Per-event penalty computed from decoded standardised features, shape (B, D) -> (B,).
+Penalty = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class LossTerms:
+    """The loss and its parts, each averaged over the batch."""
+
+    total: torch.Tensor
+    reconstruction: torch.Tensor
+    kl: torch.Tensor
+    mass: torch.Tensor
+
+    def as_floats(self) -> dict[str, float]:
+        parts = {"loss": self.total, "rec": self.reconstruction, "kl": self.kl, "mass": self.mass}
+        return {k: float(v.detach()) for k, v in parts.items()}
+
+
+def vae_loss(
+    vae: VAE, x: torch.Tensor, *, beta: float = 1.0, penalty: Penalty | None = None, weight: float = 0.0
+) -> LossTerms:
+    """ELBO (+ ``weight`` times the mean ``penalty``) for a batch of standardised features."""
+    qz = vae.encoder(x)
+    z = qz.rsample()
+    px = vae.decoder(z)
+    reconstruction = -px.log_prob(x).mean()
+    kl = kl_divergence(qz, vae.prior()).mean()
+    total = reconstruction + beta * kl
+    mass = torch.zeros((), device=x.device)
+    if penalty is not None and weight > 0:
+        mass = penalty(px.mean).mean()
+        total = total + weight * mass
+    return LossTerms(total, reconstruction, kl, mass)

@@ -1,0 +1,138 @@
+"""Training loop: Adam on mini-batches, a held-out validation split, early stopping.
+
+The best weights (lowest validation loss) are restored at the end. A progress bar shows
+the epoch and the loss terms of the last epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from evmult.errors import TrainingError
+from evmult.model.loss import LossTerms, Penalty, vae_loss
+from evmult.model.vae import VAE
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings; every field has a command-line flag and a config-file key."""
+
+    epochs: int = 40
+    batch_size: int = 1024
+    learning_rate: float = 1e-3
+    patience: int = 6
+    validation_fraction: float = 0.1
+    beta: float = 1.0
+    seed: int = 1
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.epochs >= 1, "epochs must be at least 1"),
+            (self.batch_size >= 1, "batch-size must be at least 1"),
+            (self.learning_rate > 0, "learning-rate must be positive"),
+            (self.patience >= 1, "patience must be at least 1"),
+            (0 < self.validation_fraction < 1, "validation-fraction must be between 0 and 1"),
+            (self.beta >= 0, "beta must not be negative"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise TrainingError(message)
+
+
+@dataclass
+class TrainResult:
+    """What happened: per-epoch losses, the epoch whose weights were kept, the time taken."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+
+def train(
+    vae: VAE,
+    features: np.ndarray,
+    *,
+    config: TrainConfig,
+    penalty: Penalty | None = None,
+    weight: float = 0.0,
+    progress: bool = True,
+) -> TrainResult:
+    """Fit ``vae`` to standardised ``features`` of shape (N, D).
+
+    Raises:
+        TrainingError: if the sample is too small to split or the loss stops being finite.
+    """
+    from tqdm import tqdm
+
+    n = len(features)
+    n_val = max(1, round(config.validation_fraction * n))
+    if n - n_val < 2:
+        raise TrainingError(f"{n} events are too few to train on (need at least 3)")
+    device = torch.device(config.device)
+    generator = torch.Generator().manual_seed(config.seed)
+    order = torch.randperm(n, generator=generator)
+    data = torch.as_tensor(features, dtype=torch.float32)
+    x_train, x_val = data[order[n_val:]].to(device), data[order[:n_val]].to(device)
+    vae.to(device)
+    optimiser = torch.optim.Adam(vae.parameters(), lr=config.learning_rate)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5, patience=2)
+    batch = min(config.batch_size, len(x_train))
+    result = TrainResult()
+    best, best_state, stale = math.inf, copy.deepcopy(vae.state_dict()), 0
+    start = time.perf_counter()
+    bar = tqdm(range(1, config.epochs + 1), desc="training", unit="epoch", disable=not progress)
+    for epoch in bar:
+        vae.train()
+        sums: dict[str, float] = {}
+        perm = torch.randperm(len(x_train), generator=generator).to(device)
+        n_batches = 0
+        for i in range(0, len(x_train) - batch + 1, batch):
+            terms = vae_loss(vae, x_train[perm[i : i + batch]], beta=config.beta, penalty=penalty, weight=weight)
+            optimiser.zero_grad(set_to_none=True)
+            terms.total.backward()
+            torch.nn.utils.clip_grad_norm_(vae.parameters(), 100.0)
+            optimiser.step()
+            for k, v in terms.as_floats().items():
+                sums[k] = sums.get(k, 0.0) + v
+            n_batches += 1
+        val = _evaluate(vae, x_val, batch, config.beta, penalty, weight)
+        record = {"epoch": float(epoch), **{k: v / n_batches for k, v in sums.items()}}
+        record.update({f"val_{k}": v for k, v in val.items()})
+        result.history.append(record)
+        if not math.isfinite(val["loss"]):
+            raise TrainingError(f"the loss became {val['loss']} at epoch {epoch}; lower --learning-rate")
+        scheduler.step(val["loss"])
+        if not math.isfinite(best) or val["loss"] < best - 1e-4 * abs(best):
+            best, best_state, stale, result.best_epoch = val["loss"], copy.deepcopy(vae.state_dict()), 0, epoch
+        else:
+            stale += 1
+        bar.set_postfix({k: f"{record[k]:.3g}" for k in ("loss", "rec", "kl", "mass", "val_loss")})
+        if stale >= config.patience:
+            result.stopped_early = True
+            break
+    bar.close()
+    vae.load_state_dict(best_state)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+@torch.no_grad()
+def _evaluate(
+    vae: VAE, x: torch.Tensor, batch: int, beta: float, penalty: Penalty | None, weight: float
+) -> dict[str, float]:
+    vae.eval()
+    totals: dict[str, float] = {}
+    for i in range(0, len(x), batch):
+        chunk = x[i : i + batch]
+        terms: LossTerms = vae_loss(vae, chunk, beta=beta, penalty=penalty, weight=weight)
+        for k, v in terms.as_floats().items():
+            totals[k] = totals.get(k, 0.0) + v * len(chunk)
+    return {k: v / len(x) for k, v in totals.items()}

@@ -1,0 +1,208 @@
+"""The steps a user runs, wired together: train, generate, validate, and multiply (all of them).
+
+Each function is what the matching ``evmult`` subcommand does, so everything the CLI can do
+is reachable from Python. Outputs are checked before any long work starts: a run that would
+refuse to write its result refuses at once, not after training.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evmult.decay import Decay
+from evmult.errors import ConfigError
+from evmult.events import Events
+from evmult.io import EventWriter, InputSpec, Schema, check_output, read_events
+from evmult.model import TrainConfig
+from evmult.synthesizer import ModelConfig, Synthesizer
+
+#: At most this many generated events are kept in memory for validation.
+VALIDATION_CAP = 2_000_000
+
+Log = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    del message
+
+
+@dataclass
+class GenerateSummary:
+    """What ``generate`` did; ``kept`` holds up to ``keep`` of the events for validation."""
+
+    n: int
+    seconds: float
+    path: Path
+    kept: Events | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.n / self.seconds if self.seconds > 0 else float("inf")
+
+
+@dataclass
+class MultiplySummary:
+    """Numbers of a ``multiply`` run, as written to the report."""
+
+    n_input: int
+    n_train: int
+    n_holdout: int
+    n_generated: int
+    train_seconds: float
+    generate_seconds: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def train(
+    spec: InputSpec,
+    *,
+    model: ModelConfig,
+    training: TrainConfig,
+    output: str | os.PathLike[str] | None,
+    overwrite: bool = False,
+    progress: bool = True,
+    log: Log = _quiet,
+) -> Synthesizer:
+    """Read ``spec``, fit a synthesizer, and save it to ``output`` (if given)."""
+    if output is not None:
+        check_output(output, overwrite=overwrite)
+    events, schema, stats = read_events(spec)
+    log(f"{', '.join(spec.files)}: {stats.summary()} ({schema.kind} '{schema.tree}', {schema.branch_map.unit})")
+    synth = Synthesizer(spec.decay, model=model, training=training, schema=schema)
+    result = synth.fit(events, progress=progress)
+    log(f"trained {model.representation} VAE on {len(events):,} events: best epoch {result.best_epoch}, "
+        f"{result.seconds:.1f} s")  # fmt: skip
+    if output is not None:
+        synth.save(output, overwrite=overwrite)
+        log(f"model written to {output}")
+    return synth
+
+
+def generate(
+    synth: Synthesizer,
+    n: int,
+    output: str | os.PathLike[str],
+    *,
+    seed: int = 1,
+    fmt: str = "root",
+    chunk_size: int = 262_144,
+    keep: int = 0,
+    overwrite: bool = False,
+    progress: bool = True,
+    schema: Schema | None = None,
+) -> GenerateSummary:
+    """Generate ``n`` events into ``output``, streamed chunk by chunk, keeping up to ``keep``."""
+    from tqdm import tqdm
+
+    if n < 1:
+        raise ConfigError(f"the number of events must be positive, not {n}")
+    schema = schema or synth.schema
+    if schema is None:
+        raise ConfigError("the model carries no input schema; it cannot tell which branches to write")
+    kept: list[Events] = []
+    n_kept = 0
+    start = time.perf_counter()
+    with (
+        EventWriter(output, schema, fmt=fmt, overwrite=overwrite) as writer,
+        tqdm(total=n, desc="generating", unit="ev", unit_scale=True, disable=not progress) as bar,
+    ):
+        for chunk in synth.sample_chunks(n, seed=seed, chunk_size=chunk_size):
+            writer.write(chunk)
+            if n_kept < keep:
+                kept.append(chunk.take(slice(0, keep - n_kept)))
+                n_kept += len(kept[-1])
+            bar.update(len(chunk))
+    seconds = time.perf_counter() - start
+    return GenerateSummary(n, seconds, Path(output), Events.concatenate(kept) if kept else None)
+
+
+def validate(
+    generated: Events,
+    reference: Events,
+    decay: Decay,
+    report: str | os.PathLike[str],
+    *,
+    info: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    title: str = "evmult validation",
+) -> dict[str, Any]:
+    """Compare ``generated`` with ``reference``; write the report folder; return the metrics."""
+    from evmult.validate import compare, write_report
+
+    metrics = compare(generated, reference, decay)
+    write_report(report, generated, reference, decay, metrics=metrics, title=title, info=info, overwrite=overwrite)
+    return metrics
+
+
+def multiply(
+    spec: InputSpec,
+    *,
+    output: str | os.PathLike[str],
+    factor: float,
+    model: ModelConfig,
+    training: TrainConfig,
+    holdout: float = 0.5,
+    report: str | os.PathLike[str] | None = None,
+    save_model: str | os.PathLike[str] | None = None,
+    fmt: str = "root",
+    seed: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    log: Log = _quiet,
+) -> MultiplySummary:
+    """Split the input, train on one part, generate ``factor`` times the input size, validate on the other part."""
+    if not np.isfinite(factor) or factor <= 0:
+        raise ConfigError(f"factor must be a positive number, not {factor}")
+    if not 0.0 < holdout < 1.0:
+        raise ConfigError(f"holdout must be between 0 and 1, not {holdout}")
+    for path in (output, report, save_model):
+        if path is not None:
+            check_output(path, overwrite=overwrite)
+    events, schema, stats = read_events(spec)
+    log(f"{', '.join(spec.files)}: {stats.summary()} ({schema.kind} '{schema.tree}', {schema.branch_map.unit})")
+    held, train_part = events.split(holdout, seed=training.seed)
+    log(f"training on {len(train_part):,} events, holding out {len(held):,} for validation")
+    synth = Synthesizer(spec.decay, model=model, training=training, schema=schema)
+    result = synth.fit(train_part, progress=progress)
+    log(f"trained {model.representation} VAE: best epoch {result.best_epoch}, {result.seconds:.1f} s")
+    if save_model is not None:
+        synth.save(save_model, overwrite=overwrite)
+        log(f"model written to {save_model}")
+    n_out = round(factor * len(events))
+    gen = generate(
+        synth,
+        n_out,
+        output,
+        seed=training.seed + 1 if seed is None else seed,
+        fmt=fmt,
+        keep=VALIDATION_CAP if report is not None else 0,
+        overwrite=overwrite,
+        progress=progress,
+    )
+    log(f"{n_out:,} events written to {output} ({gen.rate:,.0f} events/s)")
+    summary = MultiplySummary(len(events), len(train_part), len(held), n_out, result.seconds, gen.seconds)
+    if report is not None and gen.kept is not None:
+        info = {
+            "input": ", ".join(spec.files),
+            "representation": model.representation,
+            "mass term lambda": model.mass_term,
+            "latent dim / hidden": f"{model.latent_dim} / {list(model.hidden)}",
+            "training events": len(train_part),
+            "held-out events": len(held),
+            "generated events": n_out,
+            "validated generated events": len(gen.kept),
+            "best epoch": result.best_epoch,
+            "training time [s]": round(result.seconds, 1),
+            "generation rate [events/s]": round(gen.rate),
+        }
+        summary.metrics = validate(gen.kept, held, spec.decay, report, info=info, overwrite=overwrite,
+                                   title=f"evmult multiply: {spec.decay.descriptor}")  # fmt: skip
+        log(f"report written to {Path(report) / 'report.html'}")
+    return summary

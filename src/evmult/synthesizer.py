@@ -1,0 +1,301 @@
+"""The user-facing model: ``fit`` / ``sample`` / ``save`` / ``load``.
+
+A :class:`Synthesizer` holds everything needed to turn a trained network into events in
+physical units: the decay, the representation with its fitted state, the standardisation,
+the VAE, and the input schema (so that ``generate`` writes the branches the user gave).
+
+Model files are `safetensors <https://huggingface.co/docs/safetensors>`_: plain tensors
+plus a JSON description (configuration, representation state, decay, schema, package
+version, a SHA-256 checksum of the weights). Loading never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from evmult import __version__
+from evmult.decay import Decay, parse
+from evmult.errors import ConfigError, EvmultError, ModelFileError, TrainingError
+from evmult.events import Events
+from evmult.io.atomic import atomic_path
+from evmult.io.read import Schema
+from evmult.model import VAE, TrainConfig, TrainResult, train
+from evmult.physics import signed_mass
+from evmult.representations import Representation, Standardizer, make
+
+FORMAT = "evmult-model"
+FORMAT_VERSION = 1
+#: Latent points are drawn in blocks of this size, each from its own seed, so that the
+#: events for a seed do not depend on how generation is split into chunks.
+BLOCK = 65_536
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What to learn: representation, network shape and the physics term of the loss.
+
+    Attributes:
+        representation: ``cartesian`` or ``squared`` (see :mod:`evmult.representations`).
+        latent_dim: dimension of the Gaussian latent space.
+        hidden: widths of the hidden layers of encoder and decoder.
+        mass_term: lambda of Eq. 2 in [0, 1]; 0 switches the term off.
+        mass_term_particles: apply the term to each final-state particle's mass too.
+        decoder_noise: generate draws from p(x|z) instead of its mean.
+    """
+
+    representation: str = "cartesian"
+    latent_dim: int = 8
+    hidden: tuple[int, ...] = (256, 256)
+    mass_term: float = 0.0
+    mass_term_particles: bool = False
+    decoder_noise: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.mass_term <= 1.0:
+            raise ConfigError(f"mass-term must be in [0, 1], not {self.mass_term}")
+        if self.latent_dim < 1 or not self.hidden or min(self.hidden) < 1:
+            raise ConfigError("latent-dim and every hidden width must be at least 1")
+
+
+class MassPenalty:
+    r"""Eq. 2 of Sowa et al., normalised: :math:`\sum_k ((m_k^{\text{table}} - m_k^{\text{rec}}) / s_k)^2`.
+
+    The raw term is in MeV², some :math:`10^4` times the reconstruction loss, which would
+    swamp it. Each mass is therefore measured in units of a scale :math:`s_k`: the spread of
+    that mass in the training sample (sigma from the inter-quartile range), but at least 1 %
+    of the table mass so that masses fixed exactly in the data (final-state particles, whose
+    energy comes from the mass hypothesis) do not give a near-zero scale. A mass that is
+    off by its natural spread then costs about as much as one badly reconstructed feature.
+    The signed mass (negative for :math:`m^2 < 0`) is used so that the gradient pushes
+    unphysical candidates back up.
+    """
+
+    def __init__(
+        self,
+        representation: Representation,
+        standardizer: Standardizer,
+        targets: list[tuple[tuple[int, ...], float, float]],
+    ):
+        self.representation = representation
+        self.standardizer = standardizer
+        self.targets = targets  # (final-state indices, table mass, scale), all MeV
+
+    @classmethod
+    def build(cls, rep: Representation, std: Standardizer, events: Events, *, particles: bool) -> MassPenalty:
+        decay = rep.decay
+        groups = [(decay.final_indices(decay.root), decay.root.mass)]
+        if particles:
+            groups += [((k,), node.mass) for k, node in enumerate(decay.final_state)]
+        targets = []
+        for indices, table in groups:
+            masses = signed_mass(events.p4[:, list(indices)].sum(axis=1))
+            q25, q75 = np.percentile(masses, [25, 75])
+            targets.append((indices, table, max((q75 - q25) / 1.349, 0.01 * table, 1e-3)))
+        return cls(rep, std, targets)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        p4 = self.representation.inverse(self.standardizer.inverse(x))
+        total = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+        for indices, table, scale in self.targets:
+            m = signed_mass(p4[:, list(indices)].sum(dim=1), eps=1e-3)
+            total = total + ((m - table) / scale) ** 2
+        return total
+
+
+class Synthesizer:
+    """Representation + standardisation + VAE for one decay.
+
+    >>> synth = Synthesizer(parse("D_s+ -> K+ K- pi+"))      # doctest: +SKIP
+    >>> synth.fit(events)                                     # doctest: +SKIP
+    >>> more = synth.sample(1_000_000, seed=7)                # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        decay: Decay,
+        *,
+        model: ModelConfig | None = None,
+        training: TrainConfig | None = None,
+        schema: Schema | None = None,
+    ):
+        self.decay = decay
+        self.model_config = model or ModelConfig()
+        self.training = training or TrainConfig()
+        self.schema = schema
+        self.representation = make(self.model_config.representation, decay)
+        self.standardizer = Standardizer()
+        self.vae: VAE | None = None
+        self.result: TrainResult | None = None
+        self.n_train = 0
+
+    # ------------------------------------------------------------ fit / sample
+
+    def fit(self, events: Events, *, progress: bool = True) -> TrainResult:
+        """Train on ``events`` (MeV). Returns the training history.
+
+        Raises:
+            TrainingError: too few events, or features that are not finite.
+        """
+        if len(events) < 10:
+            raise TrainingError(f"{len(events)} events are too few to train on (need at least 10)")
+        torch.manual_seed(self.training.seed)
+        self.representation.fit(events)
+        features = self.representation.forward(events)
+        bad = ~np.isfinite(features).all(axis=1)
+        if bad.any():
+            raise TrainingError(f"{int(bad.sum())} events give non-finite {self.representation.name} features")
+        self.standardizer.fit(features)
+        x = self.standardizer.forward(features).astype(np.float32)
+        cfg = self.model_config
+        self.vae = VAE(x.shape[1], latent_dim=cfg.latent_dim, hidden=cfg.hidden)
+        penalty = None
+        if cfg.mass_term > 0:
+            penalty = MassPenalty.build(
+                self.representation, self.standardizer, events, particles=cfg.mass_term_particles
+            )
+        self.result = train(self.vae, x, config=self.training, penalty=penalty, weight=cfg.mass_term, progress=progress)
+        self.vae.to("cpu")
+        self.n_train = len(events)
+        return self.result
+
+    def sample(self, n: int, *, seed: int = 1, device: str = "cpu") -> Events:
+        """``n`` new events (MeV), reproducible for a given ``seed``."""
+        return Events.concatenate(list(self.sample_chunks(n, seed=seed, chunk_size=max(n, 1), device=device)))
+
+    def sample_chunks(
+        self, n: int, *, seed: int = 1, chunk_size: int = 4 * BLOCK, device: str = "cpu"
+    ) -> Iterator[Events]:
+        """Yield ``n`` events in chunks of ``chunk_size``; the same events whatever ``chunk_size``."""
+        if self.vae is None:
+            raise EvmultError("the synthesizer has not been fitted or loaded")
+        if n < 1:
+            raise ConfigError(f"the number of events must be positive, not {n}")
+        vae = self.vae.to(device).eval()
+        names = tuple(p.name for p in self.decay.final_state)
+        pending: list[np.ndarray] = []
+        have = 0
+        for block, start in enumerate(range(0, n, BLOCK)):
+            size = min(BLOCK, n - start)
+            gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + block)
+            z = torch.randn(size, vae.latent_dim, generator=gen).to(device)
+            if self.model_config.decoder_noise:
+                torch.manual_seed(int(seed) * 1_000_003 + block)
+            x = vae.generate(z, noise=self.model_config.decoder_noise).cpu().numpy().astype(np.float64)
+            pending.append(self.representation.inverse(self.standardizer.inverse(x)))
+            have += size
+            while have >= chunk_size or (have and start + size == n):
+                joined = np.concatenate(pending)
+                take = min(chunk_size, len(joined))
+                yield Events(joined[:take], names)
+                pending, have = [joined[take:]], len(joined) - take
+        self.vae.to("cpu")
+
+    # ------------------------------------------------------------ save / load
+
+    def description(self) -> dict[str, Any]:
+        """The JSON part of the model file."""
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "evmult_version": __version__,
+            "decay": self.decay.descriptor,
+            "model": dataclasses.asdict(self.model_config),
+            "training": dataclasses.asdict(self.training),
+            "representation": {"name": self.representation.name, "state": self.representation.state()},
+            "standardizer": self.standardizer.state(),
+            "feature_names": self.representation.feature_names,
+            "schema": self.schema.to_dict() if self.schema else None,
+            "n_train": self.n_train,
+            "result": dataclasses.asdict(self.result) if self.result else None,
+        }
+
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+        """Write the model as safetensors with the JSON description; atomic."""
+        from safetensors.torch import save_file
+
+        if self.vae is None:
+            raise EvmultError("the synthesizer has not been fitted")
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self.vae.state_dict().items()}
+        meta = self.description()
+        meta["checksum"] = checksum(tensors)
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            save_file(tensors, str(tmp), metadata={"evmult": json.dumps(meta)})
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Synthesizer:
+        """Read a model file written by :meth:`save`; never executes code from the file.
+
+        Raises:
+            ModelFileError: missing, damaged or foreign files, newer formats, bad checksums.
+        """
+        meta, tensors = read_model_file(path)
+        decay = parse(meta["decay"])
+        model = ModelConfig(**{**meta["model"], "hidden": tuple(meta["model"]["hidden"])})
+        synth = cls(decay, model=model, training=TrainConfig(**meta["training"]))
+        if meta.get("schema"):
+            synth.schema = Schema.from_dict(meta["schema"])
+        synth.representation.load_state(meta["representation"]["state"])
+        synth.standardizer = Standardizer.from_state(meta["standardizer"])
+        synth.vae = VAE(len(meta["feature_names"]), latent_dim=model.latent_dim, hidden=model.hidden)
+        try:
+            synth.vae.load_state_dict(tensors)
+        except RuntimeError as exc:
+            raise ModelFileError(f"{path}: weights do not fit the described network ({str(exc)[:120]})") from exc
+        synth.n_train = int(meta.get("n_train", 0))
+        if meta.get("result"):
+            synth.result = TrainResult(**meta["result"])
+        return synth
+
+
+def checksum(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over names, dtypes, shapes and bytes of ``tensors``, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
+def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The JSON description and the tensors of a model file, checked."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    p = Path(path)
+    if not p.is_file():
+        raise ModelFileError(f"model file {p} does not exist")
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(p), framework="pt") as handle:
+            raw = (handle.metadata() or {}).get("evmult")
+        tensors = load_file(str(p))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{p} is not an evmult model file ({str(exc)[:120]})") from exc
+    if raw is None:
+        raise ModelFileError(f"{p} is a safetensors file without an evmult description")
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"{p}: the model description is not valid JSON") from exc
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(f"{p} is not an evmult model file")
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{p} was written in model format {meta['format_version']} by evmult {meta.get('evmult_version')}; "
+            f"this evmult {__version__} reads up to format {FORMAT_VERSION}: upgrade evmult"
+        )
+    if checksum(tensors) != meta.get("checksum"):
+        raise ModelFileError(f"{p}: the weights do not match their checksum (file damaged or edited)")
+    return meta, tensors

@@ -1,0 +1,248 @@
+"""Numbers that say how closely a generated sample follows a reference sample.
+
+Everything here takes :class:`~evmult.events.Events` and a :class:`~evmult.decay.Decay` and
+returns plain Python numbers, so :func:`compare` can be written as JSON as it is. The
+distances are computed exactly on all events (no subsampling): both samples are sorted once
+per variable and the two-sample statistics are read off the merged empirical CDFs, which
+takes well under a second per variable for millions of events.
+
+Masses follow the paper's footnote: a candidate with :math:`E^2 < \\vec p^{\\,2}` gets the
+negative mass :math:`-\\sqrt{|E^2 - \\vec p^{\\,2}|}` (:func:`evmult.physics.signed_mass`).
+
+>>> summary = mass_summary(np.array([-1.0, 1.0, 2.0, 3.0]), table_mass=2.0)
+>>> summary["median"], summary["negative_fraction"]
+(1.5, 0.25)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from evmult.decay import Decay, Node, unique_labels
+from evmult.events import Events
+from evmult.io.atomic import atomic_path
+from evmult.physics import signed_mass
+
+#: Four-momentum component suffixes, in the order of the last axis of ``Events.p4``.
+COMPONENTS = ("E", "PX", "PY", "PZ")
+
+#: Inter-quartile range of a unit Gaussian: ``sigma = IQR / IQR_PER_SIGMA``.
+IQR_PER_SIGMA = 1.349
+
+
+def variables(events: Events, decay: Decay) -> dict[str, np.ndarray]:
+    """Per-particle four-momentum components in MeV, named ``{label}_{E,PX,PY,PZ}``.
+
+    The labels are :attr:`Decay.final_labels` (``K+`` -> ``Kplus``), in descriptor order.
+
+    Raises:
+        ValueError: the events are not of this decay's final state.
+    """
+    _check(events, decay)
+    return {
+        f"{lab}_{comp}": events.p4[:, k, c]
+        for k, lab in enumerate(decay.final_labels)
+        for c, comp in enumerate(COMPONENTS)
+    }
+
+
+def mass_particles(decay: Decay) -> dict[str, tuple[Node, tuple[int, ...]]]:
+    """Each reconstructed particle: key -> (node, positions of its final-state particles).
+
+    The mother and every intermediate come first (keys from :func:`evmult.decay.label`,
+    e.g. ``Ds``), then the final-state particles (keys from :attr:`Decay.final_labels`).
+    """
+    found: dict[str, tuple[Node, tuple[int, ...]]] = {}
+    for key, node in zip(unique_labels([n.name for n in decay.nodes]), decay.nodes, strict=True):
+        found[key] = (node, decay.final_indices(node))
+    for k, (key, node) in enumerate(zip(decay.final_labels, decay.final_state, strict=True)):
+        found[key if key not in found else f"{key}_final"] = (node, (k,))
+    return found
+
+
+def masses(events: Events, decay: Decay) -> dict[str, np.ndarray]:
+    """Signed invariant masses in MeV of every particle of :func:`mass_particles`."""
+    _check(events, decay)
+    out: dict[str, np.ndarray] = {}
+    for key, (_, indices) in mass_particles(decay).items():
+        p4 = events.p4[:, indices[0]] if len(indices) == 1 else events.p4[:, list(indices)].sum(axis=1)
+        out[key] = signed_mass(np.asarray(p4, dtype=np.float64))
+    return out
+
+
+def mass_summary(masses: np.ndarray, table_mass: float) -> dict[str, Any]:
+    r"""Peak position, width and unphysical fraction of a mass distribution (MeV).
+
+    Returns:
+        ``n`` (events), ``n_nonfinite`` (NaN or infinite masses, left out of the rest),
+        ``median`` (the peak position), ``sigma_iqr`` (the width,
+        :math:`\sigma = \mathrm{IQR}/1.349`, which is the standard deviation for a Gaussian
+        and ignores tails), ``mean``, ``negative_fraction`` (masses below zero, i.e.
+        :math:`E^2 < \vec p^{\,2}`), ``table_mass`` and ``median_minus_table``. Statistics
+        of an empty sample are ``None``.
+    """
+    values = np.asarray(masses, dtype=np.float64).ravel()
+    finite = values[np.isfinite(values)]
+    summary: dict[str, Any] = {
+        "n": int(values.size),
+        "n_nonfinite": int(values.size - finite.size),
+        "table_mass": _plain(table_mass),
+    }
+    if finite.size == 0:
+        return summary | dict.fromkeys(["median", "sigma_iqr", "mean", "negative_fraction", "median_minus_table"])
+    q25, q50, q75 = np.percentile(finite, [25.0, 50.0, 75.0])
+    return summary | {
+        "median": _plain(q50),
+        "sigma_iqr": _plain((q75 - q25) / IQR_PER_SIGMA),
+        "mean": _plain(finite.mean()),
+        "negative_fraction": _plain(np.count_nonzero(finite < 0) / finite.size),
+        "median_minus_table": _plain(q50 - table_mass),
+    }
+
+
+def ks_wasserstein(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    r"""Kolmogorov-Smirnov statistic and Wasserstein-1 distance of two 1D samples.
+
+    With :math:`F_a, F_b` the empirical CDFs,
+    :math:`D = \sup_x |F_a(x) - F_b(x)|` and :math:`W_1 = \int |F_a(x) - F_b(x)|\,dx`.
+    Both agree with ``scipy.stats.ks_2samp`` and ``scipy.stats.wasserstein_distance``
+    but share one sort, which makes them about 20 times faster. Non-finite values must
+    have been removed; an empty sample gives ``(nan, nan)``.
+    """
+    if a.size == 0 or b.size == 0:
+        return math.nan, math.nan
+    merged = np.concatenate([np.sort(a), np.sort(b)])
+    order = np.argsort(merged, kind="stable")  # two sorted runs: a linear-time merge
+    values = merged[order]
+    count_a = np.cumsum(order < a.size)
+    count_b = np.arange(1, values.size + 1) - count_a
+    gap = np.abs(count_a / a.size - count_b / b.size)
+    step = np.diff(values)
+    last_of_value = np.append(step > 0, True)  # the CDFs are defined after all ties
+    return float(gap[last_of_value].max()), float(np.dot(gap[:-1], step))
+
+
+def correlation(columns: dict[str, np.ndarray]) -> np.ndarray:
+    """Pearson correlation matrix of the columns, using the events where all are finite.
+
+    A constant column has no correlation: its row and column are NaN.
+    """
+    data = np.stack([np.asarray(v, dtype=np.float64) for v in columns.values()])
+    data = data[:, np.isfinite(data).all(axis=0)]
+    if data.shape[1] < 2:
+        return np.full((len(data), len(data)), np.nan)
+    centred = data - data.mean(axis=1, keepdims=True)
+    cov = centred @ centred.T
+    scale = np.sqrt(np.diag(cov))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = cov / np.outer(scale, scale)
+    return np.clip(corr, -1.0, 1.0)
+
+
+def compare(generated: Events, reference: Events, decay: Decay) -> dict[str, Any]:
+    """All metrics of ``generated`` against ``reference``, as JSON-ready plain numbers.
+
+    Returns:
+        ``n_generated``, ``n_reference``;
+        ``variables``: per four-momentum component (see :func:`variables`) the KS statistic
+        ``ks``, the Wasserstein-1 distance ``wasserstein`` in MeV, ``wasserstein_relative``
+        (divided by the reference standard deviation) and ``n_nonfinite_generated``;
+        ``correlation``: both Pearson matrices (``names``, ``reference``, ``generated``) and
+        the ``max_abs_diff`` and ``mean_abs_diff`` of their off-diagonal elements;
+        ``masses``: per key of :func:`mass_particles`, the ``particle`` name, its
+        ``table_mass`` and the :func:`mass_summary` of both samples.
+        Undefined numbers (NaN) are written as ``None``. All events are used.
+    """
+    gen_vars, ref_vars = variables(generated, decay), variables(reference, decay)
+    per_variable: dict[str, dict[str, Any]] = {}
+    for name, ref in ref_vars.items():
+        gen = gen_vars[name]
+        gen_ok, ref_ok = gen[np.isfinite(gen)], ref[np.isfinite(ref)]
+        ks, w1 = ks_wasserstein(gen_ok, ref_ok)
+        std = float(ref_ok.std()) if ref_ok.size else math.nan
+        per_variable[name] = {
+            "ks": _plain(ks),
+            "wasserstein": _plain(w1),
+            "wasserstein_relative": _plain(w1 / std) if std > 0 else None,
+            "n_nonfinite_generated": int(gen.size - gen_ok.size),
+        }
+
+    corr_ref, corr_gen = correlation(ref_vars), correlation(gen_vars)
+    off_diagonal = ~np.eye(len(corr_ref), dtype=bool)
+    diff = np.abs(corr_gen - corr_ref)[off_diagonal]
+    diff = diff[np.isfinite(diff)]
+
+    gen_masses, ref_masses = masses(generated, decay), masses(reference, decay)
+    mass_metrics = {
+        key: {
+            "particle": node.name,
+            "table_mass": node.mass,
+            "generated": mass_summary(gen_masses[key], node.mass),
+            "reference": mass_summary(ref_masses[key], node.mass),
+        }
+        for key, (node, _) in mass_particles(decay).items()
+    }
+    return {
+        "decay": decay.descriptor,
+        "n_generated": len(generated),
+        "n_reference": len(reference),
+        "variables": per_variable,
+        "correlation": {
+            "max_abs_diff": _plain(diff.max()) if diff.size else None,
+            "mean_abs_diff": _plain(diff.mean()) if diff.size else None,
+            "names": list(ref_vars),
+            "reference": _plain_matrix(corr_ref),
+            "generated": _plain_matrix(corr_gen),
+        },
+        "masses": mass_metrics,
+    }
+
+
+def write_metrics(path: str | os.PathLike[str], metrics: dict[str, Any], *, overwrite: bool = False) -> None:
+    """Write ``metrics`` as indented JSON, atomically (whole or not at all).
+
+    Raises:
+        OutputError: ``path`` exists and not ``overwrite``, or it cannot be written.
+    """
+    text = json.dumps(metrics, indent=2, allow_nan=False) + "\n"
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _check(events: Events, decay: Decay) -> None:
+    expected = tuple(n.name for n in decay.final_state)
+    if tuple(events.names) != expected:
+        raise ValueError(
+            f"events of {list(events.names)} do not match the final state {list(expected)} of '{decay.descriptor}'"
+        )
+
+
+def _plain(x: Any) -> float | None:
+    """A Python float, or ``None`` for NaN and infinities (which JSON cannot hold)."""
+    value = float(x)
+    return value if math.isfinite(value) else None
+
+
+def _plain_matrix(matrix: np.ndarray) -> list[list[float | None]]:
+    return [[_plain(x) for x in row] for row in matrix]
+
+
+__all__ = [
+    "COMPONENTS",
+    "compare",
+    "correlation",
+    "ks_wasserstein",
+    "mass_particles",
+    "mass_summary",
+    "masses",
+    "variables",
+    "write_metrics",
+]

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import uproot
+
+from evmult.events import Events
+
+
+def write_lhcb(path: Path, events: Events, *, scale: float = 1.0, extra: dict | None = None, tree="DecayTree") -> Path:
+    """A tiny LHCb-style tuple written with plain uproot (independent of evmult's writer)."""
+    data = {}
+    for k, lab in enumerate(("Kplus", "Kminus", "piplus")):
+        for c, comp in zip((1, 2, 3, 0), ("PX", "PY", "PZ", "PE"), strict=True):
+            data[f"{lab}_{comp}"] = events.p4[:, k, c] / scale
+    data.update(extra or {})
+    with uproot.recreate(path) as f:
+        f.mktree(tree, {k: np.asarray(v).dtype for k, v in data.items()})
+        if len(events):
+            f[tree].extend(data)
+    return path
+
+
+@pytest.fixture
+def lhcb_file(tmp_path, ds_events):
+    return write_lhcb(tmp_path / "ds.root", ds_events)

@@ -1,0 +1,96 @@
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+
+from evmult.errors import OutputError
+from evmult.io import EventWriter, InputSpec, read_events, write_events
+from evmult.io.atomic import atomic_path
+from evmult.io.branches import BranchMap
+from evmult.io.read import Schema
+
+SCHEMA = Schema(
+    "DecayTree",
+    "TTree",
+    BranchMap(
+        ("Kplus_{}", "Kminus_{}", "piplus_{}"),
+        ("PX", "PY", "PZ", "PE"),
+        masses=(("Ds_M", (0, 1, 2)),),
+        derived=(("piplus_PT", 2, "pt"),),
+    ),
+    {"Ds_M": "float32"},
+)
+
+
+def test_written_tuple_has_branches_and_recomputed_masses(tmp_path, ds_events, ds_decay):
+    out = tmp_path / "gen.root"
+    with EventWriter(out, SCHEMA) as w:
+        w.write(ds_events.take(slice(0, 1000)))
+        w.write(ds_events.take(slice(1000, 1500)))
+    tree = uproot.open(out)["DecayTree"]
+    assert tree.num_entries == 1500
+    assert tree.typenames()["Ds_M"] == "float" and tree.typenames()["Kplus_PX"] == "double"
+    arrays = tree.arrays(["Ds_M", "piplus_PT"], library="np")
+    assert np.median(arrays["Ds_M"]) == pytest.approx(ds_decay.root.mass, abs=0.01)
+    np.testing.assert_allclose(arrays["piplus_PT"], np.hypot(ds_events.p4[:1500, 2, 1], ds_events.p4[:1500, 2, 2]))
+    again, _, _ = read_events(InputSpec((str(out),), ds_decay))
+    np.testing.assert_array_equal(again.p4, ds_events.p4[:1500])
+
+
+def test_parquet_output(tmp_path, ds_events):
+    out = tmp_path / "gen.parquet"
+    write_events(out, ds_events, SCHEMA, fmt="parquet")
+    table = ak.from_parquet(out)
+    assert len(table) == len(ds_events) and "Kplus_PE" in table.fields and "Ds_M" in table.fields
+
+
+def test_existing_output_is_not_overwritten(tmp_path, ds_events):
+    out = tmp_path / "gen.root"
+    out.write_text("precious")
+    with pytest.raises(OutputError, match="exists; pass --overwrite"):
+        write_events(out, ds_events, SCHEMA)
+    assert out.read_text() == "precious"
+    write_events(out, ds_events, SCHEMA, overwrite=True)
+    assert uproot.open(out)["DecayTree"].num_entries == len(ds_events)
+
+
+def test_failure_while_writing_leaves_nothing(tmp_path, ds_events):
+    out = tmp_path / "gen.root"
+    with pytest.raises(RuntimeError), EventWriter(out, SCHEMA) as w:
+        w.write(ds_events)
+        raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_folder_replaces_old_one_only_on_success(tmp_path):
+    target = tmp_path / "report"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with pytest.raises(ValueError), atomic_path(target, overwrite=True) as tmp:
+        tmp.mkdir()
+        raise ValueError
+    assert (target / "old.txt").exists() and len(list(tmp_path.iterdir())) == 1
+    with atomic_path(target, overwrite=True) as tmp:
+        tmp.mkdir()
+        (tmp / "new.txt").write_text("new")
+    assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
+
+
+def test_unwritable_folder_is_reported(tmp_path, ds_events, monkeypatch):
+    # chmod does not stop root, so the permission check itself is made to fail
+    monkeypatch.setattr("evmult.io.atomic.os.access", lambda path, mode: False)
+    with pytest.raises(OutputError, match="cannot write to folder"):
+        write_events(tmp_path / "x.root", ds_events, SCHEMA)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_disk_full_is_reported_and_cleaned_up(tmp_path, ds_events, monkeypatch):
+    out = tmp_path / "gen.root"
+
+    def full(self, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("uproot.writing.writable.WritableTree.extend", full)
+    with pytest.raises(OutputError, match="No space left on device"):
+        write_events(out, ds_events, SCHEMA)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,38 @@
+import numpy as np
+import torch
+from torch.distributions import Independent
+
+from evmult.model import VAE, TrainConfig, train, vae_loss
+
+
+def test_parts_return_distributions_of_the_right_shape():
+    vae = VAE(12, latent_dim=4, hidden=(32,))
+    x = torch.randn(7, 12)
+    qz = vae.encoder(x)
+    assert isinstance(qz, Independent) and qz.rsample().shape == (7, 4)
+    px = vae.decoder(qz.rsample())
+    assert px.mean.shape == (7, 12) and px.log_prob(x).shape == (7,)
+    assert vae.prior().sample((5,)).shape == (5, 4)
+
+
+def test_gradients_reach_every_parameter():
+    torch.manual_seed(0)
+    vae = VAE(6, latent_dim=3, hidden=(16, 16))
+    penalty = lambda x: (x**2).sum(-1)  # noqa: E731
+    vae_loss(vae, torch.randn(32, 6), penalty=penalty, weight=0.5).total.backward()
+    for name, p in vae.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+
+
+def test_training_lowers_the_loss_and_keeps_the_best_epoch():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(2000, 2))
+    x = np.concatenate([latent, latent @ rng.normal(size=(2, 3))], 1).astype(np.float32)
+    vae = VAE(5, latent_dim=2, hidden=(32,))
+    result = train(
+        vae, x, config=TrainConfig(epochs=15, batch_size=64, learning_rate=3e-3, patience=15), progress=False
+    )
+    losses = [h["val_loss"] for h in result.history]
+    assert min(losses) < losses[0] - 1.0
+    assert result.best_epoch == 1 + int(np.argmin(losses))

@@ -1,0 +1,169 @@
+"""The command line: an end-to-end run, a subprocess run, and every bad input of the first issue."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import uproot
+
+from evmult.cli import main
+from evmult.events import Events
+from tests.io.conftest import write_lhcb
+
+DS = "D_s+ -> K+ K- pi+"
+FAST = ["--epochs", "2", "--hidden", "32,32", "--latent-dim", "4"]
+
+
+def run(argv: list[str], capsys) -> tuple[int, list[str]]:
+    code = main(["--quiet", *[str(a) for a in argv]])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    return code, err
+
+
+@pytest.fixture
+def tuple_file(tmp_path, ds_events):
+    return write_lhcb(tmp_path / "ds.root", ds_events, extra={"Ds_M": np.full(len(ds_events), 1968.0)})
+
+
+@pytest.mark.slow
+def test_sample_multiply_end_to_end(tmp_path, capsys):
+    pytest.importorskip("pythia8mc")
+    src, out, report = tmp_path / "ds.root", tmp_path / "ds_x2.root", tmp_path / "report"
+    assert run(["sample", "ds2kkpi", "-n", "3000", "-o", src, "--seed", "4"], capsys)[0] == 0
+    code, err = run(["multiply", src, "--decay", DS, "--factor", "2", "-o", out, "--report", report, *FAST], capsys)
+    assert code == 0, err
+    tree_in, tree_out = uproot.open(src)["DecayTree"], uproot.open(out)["DecayTree"]
+    assert tree_out.num_entries == 6000
+    assert tree_out.typenames() == tree_in.typenames()  # drop-in: same branches, same types
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["n_reference"] == 1500 and metrics["n_generated"] == 6000
+    html = (report / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 4
+
+
+def test_train_generate_validate_steps(tmp_path, tuple_file, capsys):
+    model, gen, report = tmp_path / "ds.model", tmp_path / "gen.root", tmp_path / "rep"
+    assert run(["train", tuple_file, "--decay", DS, "-o", model, *FAST], capsys)[0] == 0
+    assert run(["generate", model, "-n", "2500", "-o", gen, "--seed", "3"], capsys)[0] == 0
+    assert uproot.open(gen)["DecayTree"].num_entries == 2500
+    assert run(["validate", gen, tuple_file, "--model", model, "--report", report], capsys)[0] == 0
+    assert (report / "report.html").exists()
+
+
+def test_config_file_drives_a_run(tmp_path, tuple_file, capsys):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(
+        f'[input]\nfiles = ["{tuple_file}"]\ndecay = "{DS}"\n[model]\nhidden = [16]\nlatent-dim = 2\n'
+        "[training]\nepochs = 1\n"
+    )
+    code, err = run(["train", "--config", cfg, "-o", tmp_path / "m.model"], capsys)
+    assert code == 0, err
+
+
+def test_runs_as_a_subprocess(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "evmult", "--version"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and result.stdout.startswith("evmult ")
+    argv = ["train", str(tmp_path / "none.root"), "--decay", DS, "-o", str(tmp_path / "m")]
+    bad = subprocess.run([sys.executable, "-m", "evmult", *argv], capture_output=True, text=True, check=False)
+    assert bad.returncode == 1
+    assert bad.stderr.strip().splitlines() == [f"evmult: error: input file {tmp_path / 'none.root'} does not exist"]
+    assert not (tmp_path / "m").exists()
+
+
+def _nan_file(d: Path, ev: Events) -> Path:
+    p4 = ev.p4.copy()
+    p4[:, 0, 1] = np.nan
+    return write_lhcb(d / "nan.root", Events(p4, ev.names))
+
+
+BAD_INPUTS = [
+    (
+        "missing file",
+        lambda d, f, ev: ["train", d / "nope.root", "--decay", DS],
+        "input file .*nope.root does not exist",
+    ),
+    (
+        "missing tree",
+        lambda d, f, ev: ["train", f, "--decay", DS, "--tree", "Tuple"],
+        "tree 'Tuple' not found in .*ds.root; trees there: DecayTree",
+    ),
+    (
+        "misspelled branch",
+        lambda d, f, ev: ["train", f, "--decay", DS, "--branches", "Kplus_{},Kminus_{},pplus_{}"],
+        "branch pplus_PX not found .* did you mean piplus_PX",
+    ),
+    (
+        "unknown particle",
+        lambda d, f, ev: ["train", f, "--decay", "D_s+ -> K+ K- pion+"],
+        "unknown particle 'pion\\+'; did you mean pi\\+",
+    ),
+    (
+        "no branches for the particles",
+        lambda d, f, ev: ["train", f, "--decay", "D+ -> K- pi+ pi+"],
+        "branch .* not found in tree 'DecayTree'",
+    ),
+    ("all NaN", lambda d, f, ev: ["train", _nan_file(d, ev), "--decay", DS], "no usable events .* dropped with NaN"),
+    (
+        "empty tree",
+        lambda d, f, ev: ["train", write_lhcb(d / "e.root", ev.take(slice(0, 0))), "--decay", DS],
+        "has no entries",
+    ),
+    (
+        "too few events",
+        lambda d, f, ev: ["train", write_lhcb(d / "few.root", ev.take(slice(0, 4))), "--decay", DS],
+        "too few to train",
+    ),
+    ("no decay", lambda d, f, ev: ["train", f], "no decay given"),
+    ("bad factor", lambda d, f, ev: ["multiply", f, "--decay", DS, "--factor", "ten"], None),
+    ("zero events", lambda d, f, ev: ["generate", f, "-n", "0"], None),
+    ("not a model", lambda d, f, ev: ["generate", f, "-n", "10"], "is not an evmult model file"),
+    (
+        "unknown config key",
+        lambda d, f, ev: ["train", f, "--decay", DS, "--config", _toml(d, "[model]\nlayers = 3\n")],
+        "unknown key 'layers' in \\[model\\]",
+    ),
+]
+
+
+def _toml(d: Path, text: str) -> Path:
+    (d / "c.toml").write_text(text)
+    return d / "c.toml"
+
+
+@pytest.mark.parametrize(("case", "argv", "message"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+def test_bad_input_gives_one_line_and_no_output(tmp_path, tuple_file, ds_events, capsys, case, argv, message):
+    out = tmp_path / "out"
+    before = set(tmp_path.iterdir())
+    args = [*argv(tmp_path, tuple_file, ds_events), "-o", out]
+    code, err = run(args, capsys)
+    if message is None:  # argparse usage errors: exit 2, usage plus one error line
+        assert code == 2 and err[-1].startswith("evmult ") and "error:" in err[-1]
+    else:
+        assert code == 1
+        assert len(err) == 1 and err[0].startswith("evmult: error: "), err
+        assert __import__("re").search(message, err[0]), err[0]
+    assert not out.exists()
+    leftovers = [p.name for p in set(tmp_path.iterdir()) - before if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_existing_output_is_refused_before_training(tmp_path, tuple_file, capsys):
+    out = tmp_path / "gen.root"
+    out.write_text("keep me")
+    code, err = run(["multiply", tuple_file, "--decay", DS, "-o", out, *FAST], capsys)
+    assert code == 1 and err == [f"evmult: error: {out} exists; pass --overwrite to replace it"]
+    assert out.read_text() == "keep me"
+
+
+def test_nan_events_are_dropped_with_a_warning(tmp_path, ds_events, capsys):
+    p4 = ds_events.p4.copy()
+    p4[:10, 1, 2] = np.inf
+    path = write_lhcb(tmp_path / "some_nan.root", Events(p4, ds_events.names))
+    code, err = run(["train", path, "--decay", DS, "-o", tmp_path / "m", *FAST], capsys)
+    assert code == 0
+    assert any("warning" in line and "10 events with NaN or infinite values dropped" in line for line in err)

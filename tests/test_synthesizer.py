@@ -1,0 +1,83 @@
+import json
+import pickle
+
+import numpy as np
+import pytest
+from safetensors.torch import load_file, save_file
+
+from evmult.errors import ConfigError, ModelFileError, TrainingError
+from evmult.model import TrainConfig
+from evmult.synthesizer import BLOCK, ModelConfig, Synthesizer
+
+FAST = TrainConfig(epochs=2, batch_size=256)
+
+
+@pytest.fixture(scope="module")
+def fitted(ds_decay, ds_events):
+    synth = Synthesizer(ds_decay, model=ModelConfig(latent_dim=4, hidden=(32, 32), mass_term=0.5), training=FAST)
+    synth.fit(ds_events, progress=False)
+    return synth
+
+
+def test_samples_are_reproducible_and_independent_of_chunking(fitted):
+    a = fitted.sample(BLOCK + 300, seed=5)
+    b = np.concatenate([c.p4 for c in fitted.sample_chunks(BLOCK + 300, seed=5, chunk_size=7000)])
+    np.testing.assert_array_equal(a.p4, b)
+    assert not np.array_equal(a.p4[:100], fitted.sample(100, seed=6).p4)
+
+
+def test_save_and_load_give_identical_samples(fitted, tmp_path):
+    path = tmp_path / "m.evmult"
+    fitted.save(path)
+    loaded = Synthesizer.load(path)
+    np.testing.assert_array_equal(loaded.sample(500, seed=3).p4, fitted.sample(500, seed=3).p4)
+    assert loaded.model_config == fitted.model_config and loaded.decay.descriptor == fitted.decay.descriptor
+
+
+def test_tampered_weights_fail_the_checksum(fitted, tmp_path):
+    path = tmp_path / "m.evmult"
+    fitted.save(path)
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+    tensors = load_file(str(path))
+    name = sorted(tensors)[0]
+    tensors[name] = tensors[name] + 1e-3
+    save_file(tensors, str(path), metadata=meta)
+    with pytest.raises(ModelFileError, match="do not match their checksum"):
+        Synthesizer.load(path)
+
+
+def test_pickle_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "evil.evmult"
+    path.write_bytes(pickle.dumps({"weights": Exploit()}))
+    with pytest.raises(ModelFileError, match="not an evmult model file"):
+        Synthesizer.load(path)
+    assert not marker.exists()
+
+
+def test_newer_format_is_refused(fitted, tmp_path):
+    path = tmp_path / "m.evmult"
+    fitted.save(path)
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = json.loads(f.metadata()["evmult"])
+    meta["format_version"] = 99
+    save_file(load_file(str(path)), str(path), metadata={"evmult": json.dumps(meta)})
+    with pytest.raises(ModelFileError, match=r"format 99 .* upgrade evmult"):
+        Synthesizer.load(path)
+
+
+def test_too_few_events_and_bad_options(ds_decay, ds_events):
+    with pytest.raises(TrainingError, match="too few"):
+        Synthesizer(ds_decay, training=FAST).fit(ds_events.take(slice(0, 5)), progress=False)
+    with pytest.raises(ConfigError, match=r"mass-term must be in \[0, 1\]"):
+        ModelConfig(mass_term=2.0)
