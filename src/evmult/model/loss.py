@@ -6,9 +6,13 @@ r"""The training objective: the ELBO (Eq. 1 of Sowa et al.) plus an optional phy
         + \beta\, D_{KL}(q(z|x) \,\|\, p(z))
         + \lambda \sum_k \big((m_k^{\text{table}} - m_k^{\text{rec}}) / s_k\big)^2
 
-The mass term is supplied by the caller as a function of the reconstructed (standardised)
-features, because only the caller knows the representation and the decay; see
-:class:`evmult.synthesizer.MassPenalty` for how it is normalised.
+The mass term is supplied by the caller as a function of decoded (standardised) features,
+because only the caller knows the representation and the decay; see
+:class:`evmult.synthesizer.MassPenalty` for how it is normalised. It is averaged over the
+reconstructions of the batch (as in the paper) and over as many events decoded from draws of
+the prior: the reconstructions alone can satisfy it while the events the model generates,
+decoded from the prior, do not (measured: 61 % negative D_s masses with lambda = 1 on the
+reconstructions alone, against 20 % without the term).
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ def vae_loss(
     total = reconstruction + beta * kl
     mass = torch.zeros((), device=x.device)
     if penalty is not None and weight > 0:
-        mass = penalty(px.mean).mean()
+        # on the reconstructions (Eq. 2) and on what is generated: decoded draws from the prior
+        prior_draws = vae.decoder(vae.prior().rsample((x.shape[0],))).mean
+        mass = 0.5 * (penalty(px.mean).mean() + penalty(prior_draws).mean())
         total = total + weight * mass
     return LossTerms(total, reconstruction, kl, mass)

@@ -18,10 +18,19 @@ from evmult.errors import TrainingError
 from evmult.model.loss import LossTerms, Penalty, vae_loss
 from evmult.model.vae import VAE
 
+#: Small samples get smaller batches, so that an epoch has at least this many steps ...
+MIN_STEPS = 20
+#: ... but never batches below this size.
+MIN_BATCH = 32
+
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation settings; every field has a command-line flag and a config-file key."""
+    """Optimisation settings; every field has a command-line flag and a config-file key.
+
+    ``batch_size`` is an upper bound: a sample too small for ``MIN_STEPS`` batches of that size
+    per epoch is cut into smaller batches (never below ``MIN_BATCH`` events).
+    """
 
     epochs: int = 40
     batch_size: int = 1024
@@ -84,7 +93,7 @@ def train(
     vae.to(device)
     optimiser = torch.optim.Adam(vae.parameters(), lr=config.learning_rate)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5, patience=2)
-    batch = min(config.batch_size, len(x_train))
+    batch = min(config.batch_size, max(MIN_BATCH, len(x_train) // MIN_STEPS))
     result = TrainResult()
     best, best_state, stale = math.inf, copy.deepcopy(vae.state_dict()), 0
     start = time.perf_counter()

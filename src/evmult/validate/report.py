@@ -132,8 +132,6 @@ def _html(
     info: dict[str, str | float],
     figures: list[tuple[str, str, bytes]],
 ) -> str:
-    from evmult import __version__
-
     e = html.escape
     header = [("decay", decay.descriptor), ("generated events", f"{metrics['n_generated']:,}")]
     header += [("reference events", f"{metrics['n_reference']:,}")]
@@ -161,18 +159,10 @@ def _html(
         var_rows.append(f"<tr><td>{e(name)}</td>" + "".join(f'<td class="num">{c}</td>' for c in cells) + "</tr>")
     corr = metrics["correlation"]
 
-    figure_html = "".join(
-        f'<figure id="{e(name.removesuffix(".png"))}"><img alt="{e(name)}" '
-        f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
-        f"<figcaption>{caption} <small>({e(name)})</small></figcaption></figure>\n"
-        for name, caption, png in figures
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>{e(title)}</title><style>{_CSS}</style></head>
-<body>
-<h1>{e(title)}</h1>
-<p class="decay">{e(decay.descriptor)}</p>
+    figure_html = "".join(html_figure(name, caption, png) for name, caption, png in figures)
+    return html_page(
+        title,
+        f"""<p class="decay">{e(decay.descriptor)}</p>
 <table class="info">{info_rows}</table>
 
 <h2>Masses</h2>
@@ -195,8 +185,33 @@ reference standard deviation), on all events. Correlation matrices differ by at 
 </table>
 
 <h2>Figures</h2>
-{figure_html}
-<footer>Made by evmult {e(__version__)}; the numbers are in metrics.json beside this file.</footer>
+{figure_html}""",
+        footer="the numbers are in metrics.json beside this file.",
+    )
+
+
+def html_figure(name: str, caption: str, png: bytes) -> str:
+    """A ``<figure>`` with the PNG embedded; ``caption`` is HTML."""
+    e = html.escape
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<figure id="{e(name.removesuffix(".png"))}"><img alt="{e(name)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{caption} <small>({e(name)})</small></figcaption></figure>\n"
+    )
+
+
+def html_page(title: str, body: str, *, footer: str = "") -> str:
+    """A self-contained HTML page in the report's style; ``body`` is HTML."""
+    from evmult import __version__
+
+    e = html.escape
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{e(title)}</title><style>{_CSS}</style></head>
+<body>
+<h1>{e(title)}</h1>
+{body}
+<footer>Made by evmult {e(__version__)}; {e(footer)}</footer>
 </body>
 </html>
 """
