@@ -46,7 +46,7 @@ def boost(p4: np.ndarray, beta: np.ndarray) -> np.ndarray:
 
 
 def toy_events(decay: Decay, n: int, *, seed: int, smear: float = 0.0, boost_mev: float = 20_000.0) -> Events:
-    """Decays of ``decay``'s mother moving along z with momentum ~ Exp(``boost_mev``).
+    """Decays of ``decay``'s mother flying forward (0.01-0.3 rad from z) with momentum ~ Exp(``boost_mev``).
 
     Two bodies, or three as (1 2) 3 with m(12) uniform. ``smear`` adds Gaussian noise of that
     many MeV to every component (an imperfect generator).
@@ -61,7 +61,9 @@ def toy_events(decay: Decay, n: int, *, seed: int, smear: float = 0.0, boost_mev
         pair = boost(two_body(m_12, masses[0], masses[1], rng), pair_3[:, 0, 1:] / pair_3[:, 0, :1])
         p4 = np.concatenate([pair, pair_3[:, 1:]], axis=1)
     p_d = rng.exponential(boost_mev, n)
-    p4 = boost(p4, np.column_stack([np.zeros(n), np.zeros(n), p_d / np.hypot(p_d, m_d)]))
+    theta, phi = rng.uniform(0.01, 0.3, n), rng.uniform(-np.pi, np.pi, n)  # forward, off the beam axis
+    direction = np.column_stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)])
+    p4 = boost(p4, direction * (p_d / np.hypot(p_d, m_d))[:, None])
     p4 += rng.normal(0.0, smear, p4.shape) if smear else 0.0
     return Events(p4, tuple(p.name for p in decay.final_state))
 

@@ -103,8 +103,12 @@ def _input_options(p: argparse.ArgumentParser, *, files: bool = True) -> None:
 
 def _model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
-    g.add_argument("--representation", choices=["cartesian", "squared"], help="features learned (default: cartesian)")
-    g.add_argument("--latent-dim", type=positive_int, help="latent dimension (default: 8)")
+    g.add_argument(
+        "--representation",
+        choices=["decay-frame", "onshell", "cartesian", "squared"],
+        help="features learned (default: decay-frame, physical by construction; cartesian and squared are the paper's)",
+    )
+    g.add_argument("--latent-dim", type=int, help="latent dimension (default: 0, as many as there are features)")
     g.add_argument("--hidden", type=int_list, metavar="W1,W2", help="hidden layer widths (default: 256,256)")
     g.add_argument("--mass-term", type=fraction, metavar="LAMBDA", help="weight of the mass term, Eq. 2 (default: 0)")
     g.add_argument(
@@ -113,16 +117,30 @@ def _model_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="apply the mass term to each final-state particle too",
     )
-    g.add_argument("--decoder-noise", action="store_true", default=None, help="sample p(x|z) instead of its mean")
+    g.add_argument("--scaling", choices=["quantile", "standard"], help="feature scaling (default: quantile)")
+    g.add_argument(
+        "--decoder-noise",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="generate draws of p(x|z) (default) or, with --no-decoder-noise, its mean only",
+    )
+    g.add_argument(
+        "--recompute-energies",
+        action="store_true",
+        default=None,
+        help="set input energies from the momenta and PDG masses (for input off its mass shell)",
+    )
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=positive_int, help="maximum number of epochs (default: 40)")
+    t.add_argument("--epochs", type=positive_int, help="maximum number of epochs (default: 60)")
     t.add_argument("--batch-size", type=positive_int, help="events per batch (default: 1024)")
     t.add_argument("--learning-rate", type=positive_float, help="Adam learning rate (default: 1e-3)")
-    t.add_argument("--patience", type=positive_int, help="epochs without improvement before stopping (default: 6)")
+    t.add_argument("--patience", type=positive_int, help="epochs without improvement before stopping (default: 8)")
     t.add_argument("--validation-fraction", type=fraction, help="share of training events for early stopping")
     t.add_argument("--beta", type=float, help="weight of the KL term (default: 1)")
+    t.add_argument("--kl-warmup", type=int, help="epochs over which the KL weight rises from 0 to beta (default: 10)")
     t.add_argument("--seed", type=int, help="random seed (default: 1)")
     t.add_argument("--device", help="torch device (default: cpu)")
+    t.add_argument("--threads", type=int, help="CPU threads for training, 0 for torch's default (default: 1)")
 
 
 def _output_options(p: argparse.ArgumentParser, *, required: bool = True) -> None:

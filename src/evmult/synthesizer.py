@@ -31,7 +31,7 @@ from evmult.io.atomic import atomic_path
 from evmult.io.read import Schema
 from evmult.model import VAE, TrainConfig, TrainResult, train
 from evmult.physics import signed_mass
-from evmult.representations import Representation, Standardizer, make
+from evmult.representations import SCALERS, Representation, Scaler, make, scaler_from_state
 
 FORMAT = "evmult-model"
 FORMAT_VERSION = 1
@@ -45,26 +45,37 @@ class ModelConfig:
     """What to learn: representation, network shape and the physics term of the loss.
 
     Attributes:
-        representation: ``cartesian`` or ``squared`` (see :mod:`evmult.representations`).
-        latent_dim: dimension of the Gaussian latent space.
+        representation: ``decay-frame``, ``onshell``, ``cartesian`` or ``squared``
+            (see :mod:`evmult.representations`).
+        latent_dim: dimension of the Gaussian latent space; 0 for as many as there are features.
         hidden: widths of the hidden layers of encoder and decoder.
         mass_term: lambda of Eq. 2 in [0, 1]; 0 switches the term off.
         mass_term_particles: apply the term to each final-state particle's mass too.
-        decoder_noise: generate draws from p(x|z) instead of its mean.
+        scaling: ``quantile`` (each feature mapped to a unit Gaussian through its empirical
+            distribution) or ``standard`` (zero mean, unit variance, as in the paper).
+        decoder_noise: generate draws from p(x|z), the model's distribution, rather than the
+            mean of p(x|z) alone. Without the noise, whatever the latent space does not carry
+            is missing from the generated events.
+        recompute_energies: set input energies from the three-momenta and PDG masses; the
+            exact representations refuse input off its mass shell otherwise.
     """
 
-    representation: str = "cartesian"
-    latent_dim: int = 8
+    representation: str = "decay-frame"
+    latent_dim: int = 0
     hidden: tuple[int, ...] = (256, 256)
     mass_term: float = 0.0
     mass_term_particles: bool = False
-    decoder_noise: bool = False
+    scaling: str = "quantile"
+    decoder_noise: bool = True
+    recompute_energies: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.mass_term <= 1.0:
             raise ConfigError(f"mass-term must be in [0, 1], not {self.mass_term}")
-        if self.latent_dim < 1 or not self.hidden or min(self.hidden) < 1:
-            raise ConfigError("latent-dim and every hidden width must be at least 1")
+        if self.latent_dim < 0 or not self.hidden or min(self.hidden) < 1:
+            raise ConfigError("latent-dim must not be negative and every hidden width must be at least 1")
+        if self.scaling not in SCALERS:
+            raise ConfigError(f"scaling must be one of {', '.join(SCALERS)}, not {self.scaling!r}")
 
 
 class MassPenalty:
@@ -83,15 +94,15 @@ class MassPenalty:
     def __init__(
         self,
         representation: Representation,
-        standardizer: Standardizer,
+        scaler: Scaler,
         targets: list[tuple[tuple[int, ...], float, float]],
     ):
         self.representation = representation
-        self.standardizer = standardizer
+        self.scaler = scaler
         self.targets = targets  # (final-state indices, table mass, scale), all MeV
 
     @classmethod
-    def build(cls, rep: Representation, std: Standardizer, events: Events, *, particles: bool) -> MassPenalty:
+    def build(cls, rep: Representation, scaler: Scaler, events: Events, *, particles: bool) -> MassPenalty:
         decay = rep.decay
         groups = [(decay.final_indices(decay.root), decay.root.mass)]
         if particles:
@@ -101,10 +112,10 @@ class MassPenalty:
             masses = signed_mass(events.p4[:, list(indices)].sum(axis=1))
             q25, q75 = np.percentile(masses, [25, 75])
             targets.append((indices, table, max((q75 - q25) / 1.349, 0.01 * table, 1e-3)))
-        return cls(rep, std, targets)
+        return cls(rep, scaler, targets)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        p4 = self.representation.inverse(self.standardizer.inverse(x))
+        p4 = self.representation.inverse(self.scaler.inverse(x))
         total = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
         for indices, table, scale in self.targets:
             m = signed_mass(p4[:, list(indices)].sum(dim=1), eps=1e-3)
@@ -133,7 +144,7 @@ class Synthesizer:
         self.training = training or TrainConfig()
         self.schema = schema
         self.representation = make(self.model_config.representation, decay)
-        self.standardizer = Standardizer()
+        self.scaler: Scaler = SCALERS[self.model_config.scaling]()
         self.vae: VAE | None = None
         self.result: TrainResult | None = None
         self.n_train = 0
@@ -149,24 +160,38 @@ class Synthesizer:
         if len(events) < 10:
             raise TrainingError(f"{len(events)} events are too few to train on (need at least 10)")
         torch.manual_seed(self.training.seed)
+        events = self._on_shell(events)
         self.representation.fit(events)
         features = self.representation.forward(events)
         bad = ~np.isfinite(features).all(axis=1)
         if bad.any():
             raise TrainingError(f"{int(bad.sum())} events give non-finite {self.representation.name} features")
-        self.standardizer.fit(features)
-        x = self.standardizer.forward(features).astype(np.float32)
+        self.scaler.fit(features)
+        x = self.scaler.forward(features).astype(np.float32)
         cfg = self.model_config
-        self.vae = VAE(x.shape[1], latent_dim=cfg.latent_dim, hidden=cfg.hidden)
+        self.vae = VAE(x.shape[1], latent_dim=cfg.latent_dim or x.shape[1], hidden=cfg.hidden)
         penalty = None
         if cfg.mass_term > 0:
-            penalty = MassPenalty.build(
-                self.representation, self.standardizer, events, particles=cfg.mass_term_particles
-            )
+            penalty = MassPenalty.build(self.representation, self.scaler, events, particles=cfg.mass_term_particles)
         self.result = train(self.vae, x, config=self.training, penalty=penalty, weight=cfg.mass_term, progress=progress)
         self.vae.to("cpu")
         self.n_train = len(events)
         return self.result
+
+    def _on_shell(self, events: Events) -> Events:
+        """The exact representations need on-shell input: check it, or recompute energies if asked."""
+        from evmult.representations.decay_frame import off_shell, recompute_energies
+
+        if self.model_config.recompute_energies:
+            return recompute_energies(events, self.decay)
+        if self.representation.exact:
+            problem = off_shell(events, self.decay)
+            if problem:
+                raise TrainingError(
+                    f"input is off its mass shell: {problem}; the {self.representation.name} representation needs "
+                    "E = sqrt(p^2 + m_PDG^2): pass --recompute-energies, or --representation cartesian"
+                )
+        return events
 
     def sample(self, n: int, *, seed: int = 1, device: str = "cpu") -> Events:
         """``n`` new events (MeV), reproducible for a given ``seed``."""
@@ -191,7 +216,7 @@ class Synthesizer:
             if self.model_config.decoder_noise:
                 torch.manual_seed(int(seed) * 1_000_003 + block)
             x = vae.generate(z, noise=self.model_config.decoder_noise).cpu().numpy().astype(np.float64)
-            pending.append(self.representation.inverse(self.standardizer.inverse(x)))
+            pending.append(self.representation.inverse(self.scaler.inverse(x)))
             have += size
             while have >= chunk_size or (have and start + size == n):
                 joined = np.concatenate(pending)
@@ -212,7 +237,8 @@ class Synthesizer:
             "model": dataclasses.asdict(self.model_config),
             "training": dataclasses.asdict(self.training),
             "representation": {"name": self.representation.name, "state": self.representation.state()},
-            "standardizer": self.standardizer.state(),
+            "scaler": self.scaler.state(),
+            "latent_dim": self.vae.latent_dim if self.vae else None,
             "feature_names": self.representation.feature_names,
             "schema": self.schema.to_dict() if self.schema else None,
             "n_train": self.n_train,
@@ -245,8 +271,8 @@ class Synthesizer:
         if meta.get("schema"):
             synth.schema = Schema.from_dict(meta["schema"])
         synth.representation.load_state(meta["representation"]["state"])
-        synth.standardizer = Standardizer.from_state(meta["standardizer"])
-        synth.vae = VAE(len(meta["feature_names"]), latent_dim=model.latent_dim, hidden=model.hidden)
+        synth.scaler = scaler_from_state(meta["scaler"])
+        synth.vae = VAE(len(meta["feature_names"]), latent_dim=int(meta["latent_dim"]), hidden=model.hidden)
         try:
             synth.vae.load_state_dict(tensors)
         except RuntimeError as exc:

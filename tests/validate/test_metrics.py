@@ -81,18 +81,19 @@ def test_ks_wasserstein_empty():
 
 
 def test_compare_same_distribution_is_close(decay, toy):
-    m = compare(toy(N, seed=1), toy(N // 2, seed=2), decay)
+    m = compare(toy(N, seed=1), toy(N // 2, seed=2), decay, classifier=False)
     assert (m["n_generated"], m["n_reference"]) == (N, N // 2)
     expected = math.sqrt(1 / N + 2 / N)  # scale of the KS statistic of equal distributions
     for name, v in m["variables"].items():
         assert v["ks"] < 2.0 * expected, name
         assert v["wasserstein_relative"] < 0.05, name
-    assert m["correlation"]["max_abs_diff"] < 0.05
+    # Pearson coefficients of heavy-tailed momenta fluctuate by several 1/sqrt(N) = 0.007
+    assert m["correlation"]["max_abs_diff"] < 0.08
     json.dumps(m, allow_nan=False)
 
 
 def test_compare_shifted_distribution_is_far(decay, toy):
-    m = compare(toy(N, seed=1, boost_mev=30_000.0), toy(N, seed=2), decay)
+    m = compare(toy(N, seed=1, boost_mev=30_000.0), toy(N, seed=2), decay, classifier=False)
     assert m["variables"]["Kplus_PZ"]["ks"] > 0.1
     assert m["variables"]["Kplus_PZ"]["wasserstein"] > 3000.0  # MeV: mean p_z grows by about a third
     assert m["variables"]["Kplus_PZ"]["wasserstein_relative"] > 0.2
@@ -102,7 +103,7 @@ def test_correlation_detects_shuffled_columns(decay, toy):
     reference = toy(N, seed=1)
     p4 = reference.p4.copy()
     p4[:, 2, 1] = np.random.default_rng(3).permutation(p4[:, 2, 1])  # pi+ px: same marginal, no correlation
-    m = compare(Events(p4, reference.names), reference, decay)
+    m = compare(Events(p4, reference.names), reference, decay, classifier=False)
     assert m["variables"]["piplus_PX"]["ks"] == 0.0
     assert m["correlation"]["max_abs_diff"] > 0.3  # corr(px K+, px pi+) is about -0.4 in this toy
     names = m["correlation"]["names"]
@@ -117,7 +118,7 @@ def test_correlation_constant_column_is_nan():
 
 
 def test_compare_masses(decay, toy):
-    m = compare(toy(N, seed=1, smear=20.0), toy(N, seed=2), decay)["masses"]
+    m = compare(toy(N, seed=1, smear=20.0), toy(N, seed=2), decay, classifier=False)["masses"]
     assert list(m) == ["Ds", "Kplus", "Kminus", "piplus"]
     ref = m["Ds"]["reference"]
     assert m["Ds"]["particle"] == "D_s+" and m["Ds"]["table_mass"] == pytest.approx(1968.35, abs=0.01)
@@ -137,7 +138,7 @@ def test_mass_keys_of_nested_decay(toy):
         "piplus": (2,),
     }
     events = toy(100, seed=1)
-    m = compare(events, events, nested)["masses"]["phi1020"]
+    m = compare(events, events, nested, classifier=False)["masses"]["phi1020"]
     kk = signed_mass(events.p4[:, 0] + events.p4[:, 1])
     assert m["generated"]["median"] == pytest.approx(np.median(kk))
 

@@ -79,7 +79,7 @@ def test_write_report_leaves_nothing_when_plotting_fails(tmp_path, samples, two_
     def broken(*args, **kwargs):
         raise RuntimeError("plotting failed")
 
-    metrics = compare(*samples, two_body)
+    metrics = compare(*samples, two_body, classifier=False)
     monkeypatch.setattr(plots, "plot_mass", broken)  # after two figures were written
     with pytest.raises(RuntimeError, match="plotting failed"):
         write_report(tmp_path / "report", *samples, two_body, metrics=metrics)

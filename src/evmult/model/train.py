@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,16 +32,27 @@ class TrainConfig:
 
     ``batch_size`` is an upper bound: a sample too small for ``MIN_STEPS`` batches of that size
     per epoch is cut into smaller batches (never below ``MIN_BATCH`` events).
+
+    ``kl_warmup`` epochs raise the weight of the KL term linearly from 0 to ``beta``: without
+    them the encoder was found to give up the latent space early (posterior collapse, KL of
+    2 nats), so generated events had independent features and lost every correlation.
+
+    ``threads`` is the number of CPU threads torch uses while training (0: torch's default).
+    One is the default: batches of these small networks are too small to share among cores,
+    and on a busy 2-core machine two threads were ten times slower than one
+    (``benchmarks/threads.py``).
     """
 
-    epochs: int = 40
+    epochs: int = 60
     batch_size: int = 1024
     learning_rate: float = 1e-3
-    patience: int = 6
+    patience: int = 8
     validation_fraction: float = 0.1
     beta: float = 1.0
+    kl_warmup: int = 10
     seed: int = 1
     device: str = "cpu"
+    threads: int = 1
 
     def __post_init__(self) -> None:
         checks = [
@@ -49,6 +62,8 @@ class TrainConfig:
             (self.patience >= 1, "patience must be at least 1"),
             (0 < self.validation_fraction < 1, "validation-fraction must be between 0 and 1"),
             (self.beta >= 0, "beta must not be negative"),
+            (self.kl_warmup >= 0, "kl-warmup must not be negative"),
+            (self.threads >= 0, "threads must not be negative"),
         ]
         for ok, message in checks:
             if not ok:
@@ -79,6 +94,31 @@ def train(
     Raises:
         TrainingError: if the sample is too small to split or the loss stops being finite.
     """
+    with threads(config.threads):
+        return _train(vae, features, config=config, penalty=penalty, weight=weight, progress=progress)
+
+
+@contextmanager
+def threads(n: int) -> Iterator[None]:
+    """Run the body with ``n`` torch CPU threads (0 leaves torch's setting alone)."""
+    before = torch.get_num_threads()
+    if n > 0:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train(
+    vae: VAE,
+    features: np.ndarray,
+    *,
+    config: TrainConfig,
+    penalty: Penalty | None,
+    weight: float,
+    progress: bool,
+) -> TrainResult:
     from tqdm import tqdm
 
     n = len(features)
@@ -103,8 +143,9 @@ def train(
         sums: dict[str, float] = {}
         perm = torch.randperm(len(x_train), generator=generator).to(device)
         n_batches = 0
+        beta = config.beta * min(1.0, epoch / (config.kl_warmup + 1))
         for i in range(0, len(x_train) - batch + 1, batch):
-            terms = vae_loss(vae, x_train[perm[i : i + batch]], beta=config.beta, penalty=penalty, weight=weight)
+            terms = vae_loss(vae, x_train[perm[i : i + batch]], beta=beta, penalty=penalty, weight=weight)
             optimiser.zero_grad(set_to_none=True)
             terms.total.backward()
             torch.nn.utils.clip_grad_norm_(vae.parameters(), 100.0)
@@ -119,11 +160,13 @@ def train(
         if not math.isfinite(val["loss"]):
             raise TrainingError(f"the loss became {val['loss']} at epoch {epoch}; lower --learning-rate")
         scheduler.step(val["loss"])
+        bar.set_postfix({k: f"{record[k]:.3g}" for k in ("loss", "rec", "kl", "mass", "val_loss")})
+        if epoch <= config.kl_warmup:
+            continue  # the training loss changes meaning while beta rises: no early stopping yet
         if not math.isfinite(best) or val["loss"] < best - 1e-4 * abs(best):
             best, best_state, stale, result.best_epoch = val["loss"], copy.deepcopy(vae.state_dict()), 0, epoch
         else:
             stale += 1
-        bar.set_postfix({k: f"{record[k]:.3g}" for k in ("loss", "rec", "kl", "mass", "val_loss")})
         if stale >= config.patience:
             result.stopped_early = True
             break

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from evmult.decay import Decay, parse
+from evmult.decay import Decay, Node, parse
 from evmult.errors import EvmultError
 from evmult.events import Events
 
@@ -77,20 +77,22 @@ class Detector:
 
 @dataclass(frozen=True)
 class PythiaDecays:
-    """A Pythia 8 decayer for one mother, restricted to the channels given as Pythia settings."""
+    """A Pythia 8 decayer for one mother, restricted to the given channels."""
 
     decay: Decay
-    settings: tuple[str, ...]
+    channels: Channels
 
     def generate(self, mothers: np.ndarray, *, seed: int, progress: bool = False) -> np.ndarray:
         """Decay each mother four-momentum (MeV); returns the final state (N, K, 4) in MeV.
 
-        Final-state particles are ordered as in :attr:`decay` by PDG id (repeated ids in the
-        order Pythia lists them).
+        Each Pythia final-state particle goes to the descriptor's leaf with the same PDG id and
+        the same decaying ancestors (the soft pion of a D*+ is not the pion of its D0).
         """
-        pythia = _pythia(self.settings, seed)
+        pythia = _pythia(self.channels, seed)
         mother_id = self.decay.root.pdgid
-        wanted = [n.pdgid for n in self.decay.final_state]
+        node_ids = {n.pdgid for n in self.decay.nodes}
+        # each leaf by its id and the ids of its decaying ancestors in the descriptor, nearest first
+        wanted = [(leaf.pdgid, _ancestors(self.decay.root, leaf)) for leaf in self.decay.final_state]
         out = np.empty((len(mothers), len(wanted), 4))
         gev = mothers / 1000.0
         event = pythia.event
@@ -102,52 +104,96 @@ class PythiaDecays:
             event.append(mother_id, 91, 0, 0, px, py, pz, e, self.decay.root.mass / 1000.0)
             if not pythia.next():
                 raise EvmultError(f"Pythia failed to decay {self.decay.root.name} (event {i})")
-            slots = list(wanted)
+            free = [True] * len(wanted)
             for j in range(event.size()):
                 particle = event[j]
-                if particle.isFinal() and particle.id() in slots:
-                    k = slots.index(particle.id())
-                    slots[k] = 0  # taken
-                    out[i, k] = (particle.e(), particle.px(), particle.py(), particle.pz())
-            if any(slots):
+                if not particle.isFinal():
+                    continue
+                chain, m = [], particle.mother1()
+                while m > 0:
+                    if event[m].id() in node_ids:
+                        chain.append(event[m].id())
+                    m = event[m].mother1()
+                key = (particle.id(), tuple(chain))
+                k = next((k for k, w in enumerate(wanted) if free[k] and w == key), None)
+                if k is None:
+                    raise EvmultError(f"Pythia decayed {self.decay.root.name} outside '{self.decay.descriptor}'")
+                free[k] = False
+                out[i, k] = (particle.e(), particle.px(), particle.py(), particle.pz())
+            if any(free):
                 raise EvmultError(f"Pythia decayed {self.decay.root.name} outside '{self.decay.descriptor}'")
         return out * 1000.0
 
 
-def _pythia(settings: tuple[str, ...], seed: int) -> Any:
+def _ancestors(root: Node, leaf: Node) -> tuple[int, ...]:
+    """PDG ids of the decaying nodes above ``leaf``, nearest first."""
+
+    def path(node: Node) -> list[Node] | None:
+        if node is leaf:
+            return []
+        for d in node.daughters:
+            found = path(d)
+            if found is not None:
+                return [*found, node]
+        return None
+
+    found = path(root)
+    assert found is not None
+    return tuple(n.pdgid for n in found)
+
+
+def _pythia(channels: Channels, seed: int) -> Any:
     try:
         import pythia8mc
     except ImportError as exc:
         raise EvmultError("demo samples need Pythia 8: pip install 'evmult[pythia]' (package pythia8mc)") from exc
     pythia = pythia8mc.Pythia("", False)
-    base = (
+    for line in (
         "ProcessLevel:all = off",
         "Print:quiet = on",
         "Random:setSeed = on",
         f"Random:seed = {seed % 900_000_000 + 1}",
-    )
-    for line in base + settings:
+    ):
         if not pythia.readString(line):
             raise EvmultError(f"Pythia rejected the setting '{line}'")
+    for pid, wanted in channels.items():
+        entry = pythia.particleData.particleDataEntryPtr(pid)
+        keep = {tuple(sorted(products)) for products in wanted}
+        found = set()
+        for i in range(entry.sizeChannels()):
+            channel = entry.channel(i)
+            products = tuple(sorted(channel.product(j) for j in range(channel.multiplicity())))
+            channel.onMode(1 if products in keep else 0)
+            if products in keep:
+                found.add(products)
+        if found != keep:
+            raise EvmultError(f"Pythia's table for {pid} lacks the channels {sorted(keep - found)}")
     if not pythia.init():
         raise EvmultError("Pythia failed to initialise")
     return pythia
 
 
+#: Decay channels kept, by particle: PDG id -> the signed product lists switched on (for the
+#: particle and, conjugated, its antiparticle); every other channel of that particle is off.
+Channels = dict[int, tuple[tuple[int, ...], ...]]
+
 #: D_s+ -> K+ K- pi+ through phi pi+, anti-K*0 K+ and non-resonant, as in Pythia's table.
-DS_TO_KKPI = (
-    "431:onMode = off",
-    "431:onIfMatch = 333 211",
-    "431:onIfMatch = 321 -313",
-    "431:onIfMatch = 321 -321 211",
-    "333:onMode = off",
-    "333:onIfMatch = 321 -321",
-    "313:onMode = off",
-    "313:onIfMatch = 321 -211",
-)
+DS_TO_KKPI: Channels = {
+    431: ((333, 211), (321, -313), (321, -321, 211)),
+    333: ((321, -321),),
+    313: ((321, -211),),
+}
+
+#: D*+ -> D0 pi+ with D0 -> K- pi+ (Cabibbo-favoured only), the classic charm tag.
+DSTAR_TO_D0PI: Channels = {
+    413: ((421, 211),),
+    421: ((-321, 211),),
+}
 
 
-def ds2kkpi(
+def detector_sample(
+    descriptor: str,
+    channels: Channels,
     n: int,
     *,
     seed: int = 1,
@@ -155,14 +201,17 @@ def ds2kkpi(
     detector: Detector | None = None,
     progress: bool = False,
 ) -> Events:
-    """``n`` reconstructed-like D_s+ -> K+ K- pi+ decays in a forward detector (MeV).
+    """``n`` reconstructed-like decays ``descriptor`` in a forward detector (MeV).
 
-    >>> events = ds2kkpi(1000, seed=3)   # doctest: +SKIP
+    The mother comes from ``spectrum``, Pythia decays it through ``channels`` (which must lead
+    to the descriptor's final state only), ``detector`` smears the final state.
+
+    >>> events = detector_sample("D_s+ -> K+ K- pi+", DS_TO_KKPI, 1000, seed=3)   # doctest: +SKIP
     """
-    decay = parse("D_s+ -> K+ K- pi+")
+    decay = parse(descriptor)
     rng = np.random.default_rng(seed)
     mothers = (spectrum or GunSpectrum()).sample(decay.root.mass, n, rng)
-    truth = PythiaDecays(decay, DS_TO_KKPI).generate(mothers, seed=seed, progress=progress)
+    truth = PythiaDecays(decay, channels).generate(mothers, seed=seed, progress=progress)
     masses = np.array([p.mass for p in decay.final_state])
     smeared = (detector or Detector()).smear(truth, masses, rng)
     return Events(smeared, tuple(p.name for p in decay.final_state))

@@ -75,6 +75,37 @@ def masses(events: Events, decay: Decay) -> dict[str, np.ndarray]:
     return out
 
 
+def three_body_nodes(decay: Decay) -> dict[str, Node]:
+    """The decaying nodes with three daughters, by the keys of :func:`mass_particles`."""
+    return {key: node for key, (node, _) in mass_particles(decay).items() if len(node.daughters) == 3}
+
+
+def dalitz_masses(events: Events, decay: Decay) -> dict[str, dict[str, np.ndarray]]:
+    """For every three-body node the Dalitz masses m(1 2) and m(2 3) of its daughters, in MeV.
+
+    Daughters that decay further enter with the sum of their final-state four-momenta.
+    Names use the daughters' labels: ``{"Ds": {"Kplus Kminus": ..., "Kminus piplus": ...}}``.
+    """
+    _check(events, decay)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for key, node in three_body_nodes(decay).items():
+        parts = [events.p4[:, list(decay.final_indices(d))].sum(axis=1) for d in node.daughters]
+        labels = unique_labels([d.name for d in node.daughters])
+        out[key] = {
+            f"{labels[0]} {labels[1]}": signed_mass(parts[0] + parts[1]),
+            f"{labels[1]} {labels[2]}": signed_mass(parts[1] + parts[2]),
+        }
+    return out
+
+
+def final_state_deviation(events: Events, decay: Decay) -> float:
+    """Largest |m - m_PDG| in MeV of any final-state particle in ``events``."""
+    _check(events, decay)
+    table = np.array([p.mass for p in decay.final_state])
+    deviation = np.abs(signed_mass(events.p4) - table)
+    return float(np.nanmax(deviation)) if deviation.size else math.nan
+
+
 def mass_summary(masses: np.ndarray, table_mass: float) -> dict[str, Any]:
     r"""Peak position, width and unphysical fraction of a mass distribution (MeV).
 
@@ -144,7 +175,7 @@ def correlation(columns: dict[str, np.ndarray]) -> np.ndarray:
     return np.clip(corr, -1.0, 1.0)
 
 
-def compare(generated: Events, reference: Events, decay: Decay) -> dict[str, Any]:
+def compare(generated: Events, reference: Events, decay: Decay, *, classifier: bool = True) -> dict[str, Any]:
     """All metrics of ``generated`` against ``reference``, as JSON-ready plain numbers.
 
     Returns:
@@ -155,7 +186,11 @@ def compare(generated: Events, reference: Events, decay: Decay) -> dict[str, Any
         ``correlation``: both Pearson matrices (``names``, ``reference``, ``generated``) and
         the ``max_abs_diff`` and ``mean_abs_diff`` of their off-diagonal elements;
         ``masses``: per key of :func:`mass_particles`, the ``particle`` name, its
-        ``table_mass`` and the :func:`mass_summary` of both samples.
+        ``table_mass`` and the :func:`mass_summary` of both samples;
+        ``dalitz``: per three-body node, KS and Wasserstein-1 of its two Dalitz masses;
+        ``final_state_mass_deviation``: largest |m - m_PDG| of a final-state particle in MeV;
+        ``classifier``: the two-sample classifier test (:mod:`evmult.validate.classifier`),
+        unless ``classifier`` is False.
         Undefined numbers (NaN) are written as ``None``. All events are used.
     """
     gen_vars, ref_vars = variables(generated, decay), variables(reference, decay)
@@ -187,7 +222,15 @@ def compare(generated: Events, reference: Events, decay: Decay) -> dict[str, Any
         }
         for key, (node, _) in mass_particles(decay).items()
     }
-    return {
+    dalitz: dict[str, dict[str, Any]] = {}
+    gen_dalitz, ref_dalitz = dalitz_masses(generated, decay), dalitz_masses(reference, decay)
+    for key, pairs in ref_dalitz.items():
+        dalitz[key] = {}
+        for name, ref in pairs.items():
+            gen = gen_dalitz[key][name]
+            ks, w1 = ks_wasserstein(gen[np.isfinite(gen)], ref[np.isfinite(ref)])
+            dalitz[key][name] = {"ks": _plain(ks), "wasserstein": _plain(w1)}
+    result: dict[str, Any] = {
         "decay": decay.descriptor,
         "n_generated": len(generated),
         "n_reference": len(reference),
@@ -200,7 +243,17 @@ def compare(generated: Events, reference: Events, decay: Decay) -> dict[str, Any
             "generated": _plain_matrix(corr_gen),
         },
         "masses": mass_metrics,
+        "dalitz": dalitz,
+        "final_state_mass_deviation": {
+            "generated": _plain(final_state_deviation(generated, decay)),
+            "reference": _plain(final_state_deviation(reference, decay)),
+        },
     }
+    if classifier:
+        from evmult.validate.classifier import classifier_test
+
+        result["classifier"] = classifier_test(generated, reference, decay)
+    return result
 
 
 def write_metrics(path: str | os.PathLike[str], metrics: dict[str, Any], *, overwrite: bool = False) -> None:
@@ -239,10 +292,13 @@ __all__ = [
     "COMPONENTS",
     "compare",
     "correlation",
+    "dalitz_masses",
+    "final_state_deviation",
     "ks_wasserstein",
     "mass_particles",
     "mass_summary",
     "masses",
+    "three_body_nodes",
     "variables",
     "write_metrics",
 ]

@@ -163,6 +163,49 @@ def plot_final_state_masses(generated: Events, reference: Events, decay: Decay) 
     return fig
 
 
+def plot_dalitz(generated: Events, reference: Events, decay: Decay, key: str, *, bins: int = 60) -> Figure:
+    """The Dalitz plot of three-body node ``key``: reference, generated, and their ratio.
+
+    Axes are the squared Dalitz masses :math:`m^2_{12}`, :math:`m^2_{23}` in GeV²; both samples are
+    normalised to unit area (logarithmic colour scale); the ratio is shown where the reference
+    has at least 10 events.
+    """
+    gen_d, ref_d = metrics.dalitz_masses(generated, decay)[key], metrics.dalitz_masses(reference, decay)[key]
+    (name_x, ref_x), (name_y, ref_y) = ref_d.items()
+    gen_x, gen_y = gen_d[name_x], gen_d[name_y]
+    sq = lambda m: np.sign(m) * m**2 / 1e6  # noqa: E731 - GeV^2, sign kept for unphysical candidates
+    rx, ry, gx, gy = sq(ref_x), sq(ref_y), sq(gen_x), sq(gen_y)
+    ok = np.isfinite(gx) & np.isfinite(gy)
+    (x_lo, x_hi), (y_lo, y_hi) = np.percentile(rx, [0.05, 99.95]), np.percentile(ry, [0.05, 99.95])
+    xe, ye = np.linspace(x_lo, x_hi, bins + 1), np.linspace(y_lo, y_hi, bins + 1)
+    h_ref, _, _ = np.histogram2d(rx, ry, bins=(xe, ye))
+    h_gen, _, _ = np.histogram2d(gx[ok], gy[ok], bins=(xe, ye))
+    d_ref, d_gen = h_ref / max(h_ref.sum(), 1), h_gen / max(h_gen.sum(), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(h_ref >= 10, d_gen / d_ref, np.nan)
+    from matplotlib.colors import LogNorm
+
+    node = metrics.mass_particles(decay)[key][0]
+    labels = [latex(d) for d in node.daughters]
+    with _style(font_size=13):
+        fig = _figure(18.0, 5.6)
+        axes = fig.subplots(1, 3)
+        vmax = max(d_ref.max(), d_gen.max())
+        for ax, density, title in ((axes[0], d_ref, "reference"), (axes[1], d_gen, "generated")):
+            shown = np.where(density > 0, density, np.nan)
+            mesh = ax.pcolormesh(xe, ye, shown.T, cmap="viridis", norm=LogNorm(vmin=vmax * 1e-4, vmax=vmax))
+            ax.set_title(title)
+            fig.colorbar(mesh, ax=ax, label="fraction of events")
+        mesh = axes[2].pcolormesh(xe, ye, ratio.T, cmap="RdBu_r", vmin=0.5, vmax=1.5)
+        axes[2].set_title("generated / reference")
+        fig.colorbar(mesh, ax=axes[2], label="ratio")
+        for ax in axes:
+            ax.set_xlabel(f"$m^2$({labels[0]} {labels[1]}) [GeV$^2$]")
+            ax.set_ylabel(f"$m^2$({labels[1]} {labels[2]}) [GeV$^2$]")
+        fig.suptitle(f"Dalitz plot of {latex(node)}", fontsize="large")
+    return fig
+
+
 def save(fig: Figure, path: str | os.PathLike[str], *, dpi: int = DPI) -> None:
     """Write ``fig`` as PNG at ``dpi`` (in the style it was made in: mathtext fonts are chosen when drawn)."""
     with _style():

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from evmult.decay import Decay
 from evmult.events import Events
-from evmult.io.atomic import atomic_path
+from evmult.io.atomic import atomic_path, check_output
 from evmult.validate import metrics as _metrics
 from evmult.validate import plots
 
@@ -67,6 +67,7 @@ def write_report(
         OutputError: ``directory`` exists and not ``overwrite``, or it cannot be written.
             Nothing is left behind when anything fails, plotting included.
     """
+    check_output(directory, overwrite=overwrite)  # before any long computation
     if metrics is None:
         metrics = _metrics.compare(generated, reference, decay)
     with atomic_path(directory, overwrite=overwrite) as tmp:
@@ -109,6 +110,15 @@ def _figures(generated: Events, reference: Events, decay: Decay) -> list[tuple[s
         )
         make = partial(plots.plot_mass, gen_masses[key], ref_masses[key], node.mass, particle=plots.latex(node))
         items.append((f"{'fig4' if mother else 'mass'}_{key}.png", caption, make))
+    for key, node in _metrics.three_body_nodes(decay).items():
+        items.append(
+            (
+                f"dalitz_{key}.png",
+                f"Dalitz plot of {html.escape(node.name)}: squared masses of daughter pairs in the reference and the "
+                "generated sample, and their ratio (where the reference has at least 10 events per bin).",
+                partial(plots.plot_dalitz, generated, reference, decay, key),
+            )
+        )
     items.append(
         (
             "fig5_final_state_masses.png",
