@@ -167,3 +167,29 @@ def test_nan_events_are_dropped_with_a_warning(tmp_path, ds_events, capsys):
     code, err = run(["train", path, "--decay", DS, "-o", tmp_path / "m", *FAST], capsys)
     assert code == 0
     assert any("warning" in line and "10 events with NaN or infinite values dropped" in line for line in err)
+
+
+def test_extra_variables_are_modelled_and_written_in_range(tmp_path, ds_events, capsys):
+    rng = np.random.default_rng(5)
+    n = len(ds_events)
+    extra = {
+        "Kplus_ProbNNk": rng.beta(5, 1, n),
+        "Ds_IPCHI2": rng.exponential(4.0, n).astype(np.float32) + 0.01,
+        "nTracks": rng.poisson(40, n).astype(np.int32),
+    }
+    src = write_lhcb(tmp_path / "pid.root", ds_events, extra=extra)
+    model, out = tmp_path / "m.model", tmp_path / "gen.root"
+    argv = ["train", src, "--decay", DS, "--extras", "Kplus_ProbNNk,Ds_IPCHI2,nTracks", "-o", model, *FAST]
+    assert run(argv, capsys)[0] == 0
+    assert run(["generate", model, "-n", "3000", "-o", out], capsys)[0] == 0
+    tree = uproot.open(out)["DecayTree"]
+    assert tree.typenames()["nTracks"] == "int32_t" and tree.typenames()["Ds_IPCHI2"] == "float"
+    got = tree.arrays(["Kplus_ProbNNk", "Ds_IPCHI2", "nTracks"], library="np")
+    assert ((got["Kplus_ProbNNk"] > 0) & (got["Kplus_ProbNNk"] < 1)).all() and (got["Ds_IPCHI2"] > 0).all()
+    assert got["nTracks"].min() >= 0 and abs(np.median(got["nTracks"]) - 40) < 8
+
+
+def test_missing_extra_branch_is_named(tmp_path, tuple_file, capsys):
+    code, err = run(["train", tuple_file, "--decay", DS, "--extras", "Ds_IPCHI", "-o", tmp_path / "m"], capsys)
+    assert code == 1 and len(err) == 1
+    assert err[0].startswith(f"evmult: error: extra branch Ds_IPCHI not found in tree 'DecayTree' of {tuple_file}")

@@ -99,6 +99,13 @@ def _input_options(p: argparse.ArgumentParser, *, files: bool = True) -> None:
     )
     g.add_argument("--coordinates", choices=["cartesian", "cylindrical"], help="meaning of the components")
     g.add_argument("--units", choices=["MeV", "GeV", "auto"], help="units of the file (default: auto)")
+    g.add_argument(
+        "--extras",
+        type=name_list,
+        metavar="B1,B2[:log],...",
+        help="other per-event branches to model (PID, IP chi2, ...); a transform (logit, log, identity) "
+        "may follow a colon, otherwise it is chosen from the range",
+    )
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:
@@ -222,6 +229,7 @@ def _layers(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 def _spec(args: argparse.Namespace, files: Sequence[str], cfg: dict[str, dict[str, Any]], **defaults: Any) -> Any:
     from evmult.decay import parse
     from evmult.io import InputSpec
+    from evmult.representations.extras import parse_extras
 
     section = cfg.get("input", {})
 
@@ -248,6 +256,7 @@ def _spec(args: argparse.Namespace, files: Sequence[str], cfg: dict[str, dict[st
         components=tuple(components) if components else None,  # type: ignore[arg-type]
         coordinates=pick("coordinates"),
         unit=pick("units") or "auto",
+        extras=parse_extras(pick("extras") or ())[0],
     )
 
 
@@ -256,7 +265,9 @@ def _configs(args: argparse.Namespace, cfg: dict[str, dict[str, Any]]) -> tuple[
     from evmult.model import TrainConfig
     from evmult.synthesizer import ModelConfig
 
-    cli = vars(args)
+    cli = dict(vars(args))
+    extras = cli.get("extras") or cfg.get("input", {}).get("extras") or ()
+    cli["extra_transforms"] = tuple(e for e in extras if ":" in e) or None
     return config.build(ModelConfig, cfg.get("model", {}), cli), config.build(TrainConfig, cfg.get("training", {}), cli)
 
 

@@ -49,6 +49,7 @@ INPUT_KEYS: dict[str, type | tuple[type, ...]] = {
     "components": list,
     "coordinates": str,
     "units": str,
+    "extras": list,
 }
 MULTIPLY_KEYS: dict[str, type | tuple[type, ...]] = {"factor": (int, float), "holdout": float}
 

@@ -32,6 +32,7 @@ from evmult.io.read import Schema
 from evmult.model import VAE, TrainConfig, TrainResult, train
 from evmult.physics import signed_mass
 from evmult.representations import SCALERS, Representation, Scaler, make, scaler_from_state
+from evmult.representations.extras import ExtraTransform, parse_extras
 
 FORMAT = "evmult-model"
 FORMAT_VERSION = 1
@@ -58,6 +59,8 @@ class ModelConfig:
             is missing from the generated events.
         recompute_energies: set input energies from the three-momenta and PDG masses; the
             exact representations refuse input off its mass shell otherwise.
+        extra_transforms: forced transforms of extra variables, ``"name:log"`` (otherwise
+            chosen from each variable's range, see :mod:`evmult.representations.extras`).
     """
 
     representation: str = "decay-frame"
@@ -68,6 +71,7 @@ class ModelConfig:
     scaling: str = "quantile"
     decoder_noise: bool = True
     recompute_energies: bool = False
+    extra_transforms: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.mass_term <= 1.0:
@@ -145,6 +149,8 @@ class Synthesizer:
         self.schema = schema
         self.representation = make(self.model_config.representation, decay)
         self.scaler: Scaler = SCALERS[self.model_config.scaling]()
+        _, forced = parse_extras(self.model_config.extra_transforms)
+        self.extras = ExtraTransform(schema.extras if schema else (), forced)
         self.vae: VAE | None = None
         self.result: TrainResult | None = None
         self.n_train = 0
@@ -162,7 +168,8 @@ class Synthesizer:
         torch.manual_seed(self.training.seed)
         events = self._on_shell(events)
         self.representation.fit(events)
-        features = self.representation.forward(events)
+        self.extras = ExtraTransform(tuple(events.extras), self.extras.forced).fit(events.extras)
+        features = self._features(events)
         bad = ~np.isfinite(features).all(axis=1)
         if bad.any():
             raise TrainingError(f"{int(bad.sum())} events give non-finite {self.representation.name} features")
@@ -177,6 +184,18 @@ class Synthesizer:
         self.vae.to("cpu")
         self.n_train = len(events)
         return self.result
+
+    def _features(self, events: Events) -> np.ndarray:
+        kinematic = self.representation.forward(events)
+        if not self.extras.names:
+            return kinematic
+        return np.concatenate([kinematic, self.extras.forward(events.extras)], axis=1)
+
+    def _events(self, features: np.ndarray) -> Events:
+        n_kin = len(self.representation.feature_names)
+        p4 = self.representation.inverse(features[:, :n_kin])
+        extras = self.extras.inverse(features[:, n_kin:]) if self.extras.names else {}
+        return Events(p4, tuple(p.name for p in self.decay.final_state), extras)
 
     def _on_shell(self, events: Events) -> Events:
         """The exact representations need on-shell input: check it, or recompute energies if asked."""
@@ -206,22 +225,20 @@ class Synthesizer:
         if n < 1:
             raise ConfigError(f"the number of events must be positive, not {n}")
         vae = self.vae.to(device).eval()
-        names = tuple(p.name for p in self.decay.final_state)
         pending: list[np.ndarray] = []
         have = 0
         for block, start in enumerate(range(0, n, BLOCK)):
             size = min(BLOCK, n - start)
             gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + block)
-            z = torch.randn(size, vae.latent_dim, generator=gen).to(device)
-            if self.model_config.decoder_noise:
-                torch.manual_seed(int(seed) * 1_000_003 + block)
-            x = vae.generate(z, noise=self.model_config.decoder_noise).cpu().numpy().astype(np.float64)
-            pending.append(self.representation.inverse(self.scaler.inverse(x)))
+            z = torch.randn(size, vae.latent_dim, generator=gen)
+            noise = torch.randn(size, vae.n_features, generator=gen) if self.model_config.decoder_noise else None
+            x = vae.generate(z.to(device), noise=None if noise is None else noise.to(device))
+            pending.append(self.scaler.inverse(x.cpu().numpy().astype(np.float64)))
             have += size
             while have >= chunk_size or (have and start + size == n):
                 joined = np.concatenate(pending)
                 take = min(chunk_size, len(joined))
-                yield Events(joined[:take], names)
+                yield self._events(joined[:take])
                 pending, have = [joined[take:]], len(joined) - take
         self.vae.to("cpu")
 
@@ -239,7 +256,8 @@ class Synthesizer:
             "representation": {"name": self.representation.name, "state": self.representation.state()},
             "scaler": self.scaler.state(),
             "latent_dim": self.vae.latent_dim if self.vae else None,
-            "feature_names": self.representation.feature_names,
+            "feature_names": self.representation.feature_names + list(self.extras.names),
+            "extras": self.extras.state(),
             "schema": self.schema.to_dict() if self.schema else None,
             "n_train": self.n_train,
             "result": dataclasses.asdict(self.result) if self.result else None,
@@ -266,12 +284,20 @@ class Synthesizer:
         """
         meta, tensors = read_model_file(path)
         decay = parse(meta["decay"])
-        model = ModelConfig(**{**meta["model"], "hidden": tuple(meta["model"]["hidden"])})
+        fields = meta["model"]
+        model = ModelConfig(
+            **{
+                **fields,
+                "hidden": tuple(fields["hidden"]),
+                "extra_transforms": tuple(fields.get("extra_transforms", ())),
+            }
+        )
         synth = cls(decay, model=model, training=TrainConfig(**meta["training"]))
         if meta.get("schema"):
             synth.schema = Schema.from_dict(meta["schema"])
         synth.representation.load_state(meta["representation"]["state"])
         synth.scaler = scaler_from_state(meta["scaler"])
+        synth.extras = ExtraTransform.from_state(meta.get("extras", {"names": [], "kinds": {}}))
         synth.vae = VAE(len(meta["feature_names"]), latent_dim=int(meta["latent_dim"]), hidden=model.hidden)
         try:
             synth.vae.load_state_dict(tensors)

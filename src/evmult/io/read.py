@@ -7,6 +7,7 @@ template selects, or that hold NaN or infinite values, are dropped, counted and 
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import warnings
@@ -37,6 +38,7 @@ class Schema:
         branch_map: where the four-momenta (and derived quantities) live.
         dtypes: numpy dtype name of every branch that evmult writes back.
         counters: counter branch of each jagged collection in the input (``Muon_`` -> ``NMuon``).
+        extras: other per-event branches modelled beside the kinematics (PID, IP chi2, ...).
     """
 
     tree: str
@@ -44,6 +46,7 @@ class Schema:
     branch_map: BranchMap
     dtypes: dict[str, str] = field(default_factory=dict)
     counters: dict[str, str] = field(default_factory=dict)
+    extras: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -52,6 +55,7 @@ class Schema:
             "branch_map": self.branch_map.to_dict(),
             "dtypes": dict(self.dtypes),
             "counters": dict(self.counters),
+            "extras": list(self.extras),
         }
 
     @classmethod
@@ -62,6 +66,7 @@ class Schema:
             branch_map=BranchMap.from_dict(d["branch_map"]),  # type: ignore[arg-type]
             dtypes=dict(d["dtypes"]),  # type: ignore[call-overload]
             counters=dict(d["counters"]),  # type: ignore[call-overload]
+            extras=tuple(d.get("extras", ())),  # type: ignore[arg-type]
         )
 
 
@@ -96,6 +101,7 @@ class InputSpec:
         tree: TTree or RNTuple name (detected when the file holds exactly one).
         templates, components, coordinates: see :class:`~evmult.io.branches.BranchMap`.
         unit: ``"MeV"``, ``"GeV"`` or ``"auto"`` (from the mother's mass peak).
+        extras: flat numeric branches read beside the four-momenta (``Events.extras``).
     """
 
     files: tuple[str, ...]
@@ -105,6 +111,7 @@ class InputSpec:
     components: tuple[str, str, str, str] | None = None
     coordinates: str | None = None
     unit: str = "auto"
+    extras: tuple[str, ...] = ()
 
 
 def open_tree(path: str, tree: str | None) -> tuple[object, str, str]:
@@ -180,21 +187,44 @@ def resolve(spec: InputSpec) -> Schema:
         if not _is_float(types[b]):
             raise InputFileError(f"branch {b} in {where} holds {types[b]} values, not floating-point momenta")
     dtypes = {b: ("float32" if "float" in types[b].lower() else "float64") for b in bm.output_branches()}
+    for name in spec.extras:
+        if name not in types:
+            close = difflib.get_close_matches(name, list(types), n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise InputFileError(f"extra branch {name} not found in {where}{hint}")
+        if _is_jagged(types[name]) or _numpy_dtype(types[name]) is None:
+            raise InputFileError(f"extra branch {name} in {where} holds {types[name]}, not one number per event")
+        if name in bm.output_branches():
+            raise InputFileError(f"extra branch {name} in {where} is already computed from the four-momenta")
+        dtypes[name] = _numpy_dtype(types[name])  # type: ignore[assignment]
     counters = {}
     for t in bm.templates:
         prefix = t.split("{}")[0]
         for cand in (f"N{prefix.rstrip('_')}", f"n{prefix.rstrip('_')}"):
             if cand in types:
                 counters[prefix] = cand
-    return Schema(tree, kind, bm, dtypes, counters)
+    return Schema(tree, kind, bm, dtypes, counters, tuple(spec.extras))
+
+
+def _numpy_dtype(typename: str) -> str | None:
+    """numpy dtype of a flat ROOT type name, or None when it is not a number."""
+    name = typename.replace("std::", "").replace("_t", "").strip()
+    table = {
+        "float": "float32", "double": "float64", "Float": "float32", "Double": "float64",
+        "bool": "bool", "Bool": "bool", "char": "int8", "int8": "int8", "uint8": "uint8",
+        "short": "int16", "int16": "int16", "uint16": "uint16", "int": "int32", "int32": "int32",
+        "Int": "int32", "uint32": "uint32", "long": "int64", "int64": "int64", "Long64": "int64",
+        "uint64": "uint64", "ULong64": "uint64",
+    }  # fmt: skip
+    return table.get(name)
 
 
 def iterate(
     spec: InputSpec, schema: Schema, *, step_size: int = DEFAULT_STEP
-) -> Iterator[tuple[np.ndarray, ReadStats]]:
-    """Yield ``(p4 in file units, stats)`` chunk by chunk over every file of ``spec``."""
+) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray], ReadStats]]:
+    """Yield ``(p4 in file units, extras, stats)`` chunk by chunk over every file of ``spec``."""
     bm = schema.branch_map
-    names = bm.input_branches()
+    names = bm.input_branches() + list(schema.extras)
     for path in spec.files:
         obj, _, kind = open_tree(path, schema.tree)
         if kind != schema.kind:
@@ -206,14 +236,16 @@ def iterate(
         try:
             chunks = obj.iterate(names, step_size=step_size, library="ak")  # type: ignore[attr-defined]
             for chunk in chunks:
-                yield _to_p4(chunk, bm, path)
+                yield _to_p4(chunk, bm, schema.extras)
         except InputFileError:
             raise
         except Exception as exc:
             raise InputFileError(f"cannot read tree '{schema.tree}' of {path} ({_short(exc)})") from exc
 
 
-def _to_p4(chunk: ak.Array, bm: BranchMap, path: str) -> tuple[np.ndarray, ReadStats]:
+def _to_p4(
+    chunk: ak.Array, bm: BranchMap, extra_names: tuple[str, ...]
+) -> tuple[np.ndarray, dict[str, np.ndarray], ReadStats]:
     n = len(chunk)
     stats = ReadStats(entries=n)
     enough = np.ones(n, dtype=bool)
@@ -239,9 +271,13 @@ def _to_p4(chunk: ak.Array, bm: BranchMap, path: str) -> tuple[np.ndarray, ReadS
             p4[:, i] = np.stack([v.E, v.px, v.py, v.pz], -1)
         else:
             p4[:, i] = np.stack([comps[3], comps[0], comps[1], comps[2]], -1)
+    extras = {name: ak.to_numpy(chunk[name]).astype(np.float64) for name in extra_names}
     finite = np.isfinite(p4).all(axis=(1, 2))
+    for values in extras.values():
+        finite &= np.isfinite(values)
     stats.non_finite = int((enough & ~finite).sum())
-    return p4[enough & finite], stats
+    keep = enough & finite
+    return p4[keep], {k: v[keep] for k, v in extras.items()}, stats
 
 
 def read_events(spec: InputSpec, *, step_size: int = DEFAULT_STEP) -> tuple[Events, Schema, ReadStats]:
@@ -253,9 +289,12 @@ def read_events(spec: InputSpec, *, step_size: int = DEFAULT_STEP) -> tuple[Even
     """
     schema = resolve(spec)
     parts: list[np.ndarray] = []
+    extra_parts: dict[str, list[np.ndarray]] = {name: [] for name in schema.extras}
     stats = ReadStats()
-    for p4, s in iterate(spec, schema, step_size=step_size):
+    for p4, extras, s in iterate(spec, schema, step_size=step_size):
         parts.append(p4)
+        for name, values in extras.items():
+            extra_parts[name].append(values)
         stats.entries += s.entries
         stats.too_few_objects += s.too_few_objects
         stats.non_finite += s.non_finite
@@ -275,10 +314,12 @@ def read_events(spec: InputSpec, *, step_size: int = DEFAULT_STEP) -> tuple[Even
         BranchMap(bm.templates, bm.components, bm.coordinates, unit, bm.masses, bm.derived),
         schema.dtypes,
         schema.counters,
+        schema.extras,
     )
     if unit == "GeV":
         p4 = p4 * 1000.0
-    return Events(p4, tuple(n.name for n in spec.decay.final_state)), schema, stats
+    extras = {name: np.concatenate(values) for name, values in extra_parts.items()}
+    return Events(p4, tuple(n.name for n in spec.decay.final_state), extras), schema, stats
 
 
 def detect_unit(p4: np.ndarray, decay: Decay, *, where: str) -> str:

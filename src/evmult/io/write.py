@@ -64,7 +64,19 @@ def columns(events: Events, schema: Schema) -> dict[str, np.ndarray]:
         value = _QUANTITIES[quantity](p4[:, i])
         out[branch] = value if quantity in _SCALE_FREE else value / bm.scale
     out.update(events.extras)
-    return {k: v.astype(schema.dtypes.get(k.split("[")[0], "float64")) for k, v in out.items()}
+    return {k: _cast(v, schema.dtypes.get(k.split("[")[0], "float64")) for k, v in out.items()}
+
+
+def _cast(values: np.ndarray, dtype: str) -> np.ndarray:
+    """``values`` as ``dtype``; generated values of integer or boolean branches are rounded first."""
+    kind = np.dtype(dtype).kind
+    if kind in "iub" and values.dtype.kind == "f":
+        info = np.iinfo(dtype) if kind in "iu" else None
+        rounded = np.rint(values)
+        if info is not None:
+            rounded = np.clip(rounded, info.min, info.max)
+        return rounded.astype(dtype) if kind != "b" else rounded > 0
+    return values.astype(dtype)
 
 
 def _group_jagged(cols: dict[str, np.ndarray], schema: Schema) -> dict[str, ak.Array | np.ndarray]:

@@ -72,7 +72,11 @@ class VAE(nn.Module):
         return Independent(Normal(zero, torch.ones_like(zero)), 1)
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, *, noise: bool = False) -> torch.Tensor:
-        """Decode latent points ``z``: the decoder mean, or a draw from ``p(x | z)`` with ``noise``."""
+    def generate(self, z: torch.Tensor, *, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """Decode latent points ``z``: the mean of ``p(x | z)``, plus its width times ``noise`` if given.
+
+        With ``noise`` a standard-normal tensor of the output's shape, the result is a draw
+        from ``p(x | z)``; passing the noise in keeps generation reproducible.
+        """
         px = self.decoder(z)
-        return px.sample() if noise else px.mean
+        return px.mean if noise is None else px.mean + px.stddev * noise

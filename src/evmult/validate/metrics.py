@@ -36,19 +36,22 @@ IQR_PER_SIGMA = 1.349
 
 
 def variables(events: Events, decay: Decay) -> dict[str, np.ndarray]:
-    """Per-particle four-momentum components in MeV, named ``{label}_{E,PX,PY,PZ}``.
+    """Per-particle four-momentum components in MeV, named ``{label}_{E,PX,PY,PZ}``, then the extras.
 
-    The labels are :attr:`Decay.final_labels` (``K+`` -> ``Kplus``), in descriptor order.
+    The labels are :attr:`Decay.final_labels` (``K+`` -> ``Kplus``), in descriptor order; extra
+    per-event variables (``Events.extras``) follow under their branch names.
 
     Raises:
         ValueError: the events are not of this decay's final state.
     """
     _check(events, decay)
-    return {
+    columns = {
         f"{lab}_{comp}": events.p4[:, k, c]
         for k, lab in enumerate(decay.final_labels)
         for c, comp in enumerate(COMPONENTS)
     }
+    columns.update(events.extras)
+    return columns
 
 
 def mass_particles(decay: Decay) -> dict[str, tuple[Node, tuple[int, ...]]]:

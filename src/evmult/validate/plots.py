@@ -79,6 +79,31 @@ def plot_variables(generated: Events, reference: Events, decay: Decay, *, bins: 
     return fig
 
 
+def plot_extras(generated: Events, reference: Events, *, bins: int = BINS, columns: int = 4) -> Figure:
+    """The extra per-event variables (``Events.extras``), as :func:`plot_variables` draws momenta."""
+    names = list(reference.extras)
+    rows_n = -(-len(names) // columns)
+    with _style():
+        fig = _figure(4.4 * columns, 4.8 * rows_n)
+        rows = fig.subfigures(rows_n, 1, squeeze=False)[:, 0]
+        for r, row in enumerate(rows):
+            chunk = names[r * columns : (r + 1) * columns]
+            axes = row.subplots(2, columns, height_ratios=[3, 1], sharex="col", squeeze=False)
+            for col in range(columns):
+                if col >= len(chunk):
+                    axes[0, col].set_visible(False)
+                    axes[1, col].set_visible(False)
+                    continue
+                ref = _finite(reference.extras[chunk[col]])
+                lo, hi = np.percentile(ref, [0.5, 99.5]) if ref.size else (0.0, 1.0)
+                _overlay(
+                    axes[0, col], axes[1, col], generated.extras[chunk[col]], ref, _edges(lo, hi, bins), chunk[col]
+                )
+            axes[0, 0].legend(loc="best")
+        fig.suptitle("Extra per-event variables", fontsize="x-large")
+    return fig
+
+
 def plot_correlations(generated: Events, reference: Events, decay: Decay, *, annotate_max: int = 16) -> Figure:
     """Fig. 3: Pearson correlation matrices of the reference, the generated sample, and their difference.
 

@@ -90,6 +90,16 @@ def _figures(generated: Events, reference: Events, decay: Decay) -> list[tuple[s
             "each final-state particle, normalised; the ratio generated / reference below each.",
             lambda: plots.plot_variables(generated, reference, decay),
         ),
+    ]
+    if reference.extras:
+        items.append(
+            (
+                "extras.png",
+                "Extra per-event variables modelled beside the kinematics, normalised; ratio below each.",
+                lambda: plots.plot_extras(generated, reference),
+            )
+        )
+    items += [
         (
             "fig3_correlations.png",
             "Analogue of Fig. 3 (correlation matrices): Pearson correlations of the four-momentum components "
