@@ -1,18 +1,16 @@
-"""The command line: an end-to-end run, a subprocess run, and every bad input of the first issue."""
+"""The command line: end-to-end runs, a subprocess run, outputs that exist (bad input: test_bad_input.py)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import uproot
 
 from evmult.cli import main
-from evmult.events import Events
 from tests.io.conftest import write_lhcb
 
 DS = "D_s+ -> K+ K- pi+"
@@ -75,98 +73,12 @@ def test_runs_as_a_subprocess(tmp_path):
     assert not (tmp_path / "m").exists()
 
 
-def _nan_file(d: Path, ev: Events) -> Path:
-    p4 = ev.p4.copy()
-    p4[:, 0, 1] = np.nan
-    return write_lhcb(d / "nan.root", Events(p4, ev.names))
-
-
-BAD_INPUTS = [
-    (
-        "missing file",
-        lambda d, f, ev: ["train", d / "nope.root", "--decay", DS],
-        "input file .*nope.root does not exist",
-    ),
-    (
-        "missing tree",
-        lambda d, f, ev: ["train", f, "--decay", DS, "--tree", "Tuple"],
-        "tree 'Tuple' not found in .*ds.root; trees there: DecayTree",
-    ),
-    (
-        "misspelled branch",
-        lambda d, f, ev: ["train", f, "--decay", DS, "--branches", "Kplus_{},Kminus_{},pplus_{}"],
-        "branch pplus_PX not found .* did you mean piplus_PX",
-    ),
-    (
-        "unknown particle",
-        lambda d, f, ev: ["train", f, "--decay", "D_s+ -> K+ K- pion+"],
-        "unknown particle 'pion\\+'; did you mean pi\\+",
-    ),
-    (
-        "no branches for the particles",
-        lambda d, f, ev: ["train", f, "--decay", "D+ -> K- pi+ pi+"],
-        "branch .* not found in tree 'DecayTree'",
-    ),
-    ("all NaN", lambda d, f, ev: ["train", _nan_file(d, ev), "--decay", DS], "no usable events .* dropped with NaN"),
-    (
-        "empty tree",
-        lambda d, f, ev: ["train", write_lhcb(d / "e.root", ev.take(slice(0, 0))), "--decay", DS],
-        "has no entries",
-    ),
-    (
-        "too few events",
-        lambda d, f, ev: ["train", write_lhcb(d / "few.root", ev.take(slice(0, 4))), "--decay", DS],
-        "too few to train",
-    ),
-    ("no decay", lambda d, f, ev: ["train", f], "no decay given"),
-    ("bad factor", lambda d, f, ev: ["multiply", f, "--decay", DS, "--factor", "ten"], None),
-    ("zero events", lambda d, f, ev: ["generate", f, "-n", "0"], None),
-    ("not a model", lambda d, f, ev: ["generate", f, "-n", "10"], "is not an evmult model file"),
-    (
-        "unknown config key",
-        lambda d, f, ev: ["train", f, "--decay", DS, "--config", _toml(d, "[model]\nlayers = 3\n")],
-        "unknown key 'layers' in \\[model\\]",
-    ),
-]
-
-
-def _toml(d: Path, text: str) -> Path:
-    (d / "c.toml").write_text(text)
-    return d / "c.toml"
-
-
-@pytest.mark.parametrize(("case", "argv", "message"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
-def test_bad_input_gives_one_line_and_no_output(tmp_path, tuple_file, ds_events, capsys, case, argv, message):
-    out = tmp_path / "out"
-    before = set(tmp_path.iterdir())
-    args = [*argv(tmp_path, tuple_file, ds_events), "-o", out]
-    code, err = run(args, capsys)
-    if message is None:  # argparse usage errors: exit 2, usage plus one error line
-        assert code == 2 and err[-1].startswith("evmult ") and "error:" in err[-1]
-    else:
-        assert code == 1
-        assert len(err) == 1 and err[0].startswith("evmult: error: "), err
-        assert __import__("re").search(message, err[0]), err[0]
-    assert not out.exists()
-    leftovers = [p.name for p in set(tmp_path.iterdir()) - before if p.name.startswith(".")]
-    assert leftovers == []
-
-
 def test_existing_output_is_refused_before_training(tmp_path, tuple_file, capsys):
     out = tmp_path / "gen.root"
     out.write_text("keep me")
     code, err = run(["multiply", tuple_file, "--decay", DS, "-o", out, *FAST], capsys)
     assert code == 1 and err == [f"evmult: error: {out} exists; pass --overwrite to replace it"]
     assert out.read_text() == "keep me"
-
-
-def test_nan_events_are_dropped_with_a_warning(tmp_path, ds_events, capsys):
-    p4 = ds_events.p4.copy()
-    p4[:10, 1, 2] = np.inf
-    path = write_lhcb(tmp_path / "some_nan.root", Events(p4, ds_events.names))
-    code, err = run(["train", path, "--decay", DS, "-o", tmp_path / "m", *FAST], capsys)
-    assert code == 0
-    assert any("warning" in line and "10 events with NaN or infinite values dropped" in line for line in err)
 
 
 def test_extra_variables_are_modelled_and_written_in_range(tmp_path, ds_events, capsys):

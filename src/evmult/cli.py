@@ -100,6 +100,12 @@ def _input_options(p: argparse.ArgumentParser, *, files: bool = True) -> None:
     g.add_argument("--coordinates", choices=["cartesian", "cylindrical"], help="meaning of the components")
     g.add_argument("--units", choices=["MeV", "GeV", "auto"], help="units of the file (default: auto)")
     g.add_argument(
+        "--max-memory",
+        type=positive_float,
+        metavar="GIB",
+        help="memory the input may take; a larger input is read in chunks into a random subset that fits",
+    )
+    g.add_argument(
         "--extras",
         type=name_list,
         metavar="B1,B2[:log],...",
@@ -178,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model on ROOT files", description="Train a VAE on a decay sample.")
     _input_options(p)
     _model_options(p)
+    p.add_argument("--resume", action="store_true", help="continue an interrupted training from its checkpoint")
     _output_options(p)
 
     p = sub.add_parser("generate", help="generate events with a trained model", description="Generate events.")
@@ -214,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["root", "parquet"], default="root", help="output format (default: root)")
     _model_options(p)
     _output_options(p)
+    for command in sub.choices.values():  # --quiet after the command name too
+        command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
     return parser
 
 
@@ -257,6 +266,7 @@ def _spec(args: argparse.Namespace, files: Sequence[str], cfg: dict[str, dict[st
         coordinates=pick("coordinates"),
         unit=pick("units") or "auto",
         extras=parse_extras(pick("extras") or ())[0],
+        max_memory=pick("max_memory"),
     )
 
 
@@ -295,7 +305,7 @@ def cmd_train(args: argparse.Namespace, log: Any) -> None:
     spec = _spec(args, _files(args, cfg), cfg)
     model, training = _configs(args, cfg)
     pipeline.train(
-        spec, model=model, training=training, output=args.output, overwrite=args.overwrite,
+        spec, model=model, training=training, output=args.output, overwrite=args.overwrite, resume=args.resume,
         progress=not args.quiet, log=log,
     )  # fmt: skip
 

@@ -50,6 +50,7 @@ INPUT_KEYS: dict[str, type | tuple[type, ...]] = {
     "coordinates": str,
     "units": str,
     "extras": list,
+    "max-memory": (int, float),
 }
 MULTIPLY_KEYS: dict[str, type | tuple[type, ...]] = {"factor": (int, float), "holdout": float}
 

@@ -67,21 +67,40 @@ def train(
     training: TrainConfig,
     output: str | os.PathLike[str] | None,
     overwrite: bool = False,
+    resume: bool = False,
     progress: bool = True,
     log: Log = _quiet,
 ) -> Synthesizer:
-    """Read ``spec``, fit a synthesizer, and save it to ``output`` (if given)."""
+    """Read ``spec``, fit a synthesizer, and save it to ``output`` (if given).
+
+    With an ``output``, a checkpoint ``OUTPUT.checkpoint`` is kept after every epoch until the
+    model is written; ``resume`` continues an interrupted run from it.
+    """
+    ckpt = None
     if output is not None:
         check_output(output, overwrite=overwrite)
-    events, schema, stats = read_events(spec)
+        ckpt = Path(f"{output}.checkpoint")
+        if ckpt.exists() and not (resume or overwrite):
+            raise ConfigError(
+                f"{ckpt} is left from an interrupted run; pass --resume to continue it or --overwrite to start again"
+            )
+        if resume and not ckpt.exists():
+            raise ConfigError(f"no checkpoint {ckpt} to resume from")
+    elif resume:
+        raise ConfigError("--resume needs the model output path, where the checkpoint lies")
+    events, schema, stats = read_events(spec, seed=training.seed)
     log(f"{', '.join(spec.files)}: {stats.summary()} ({schema.kind} '{schema.tree}', {schema.branch_map.unit})")
     synth = Synthesizer(spec.decay, model=model, training=training, schema=schema)
-    result = synth.fit(events, progress=progress)
+    if resume:
+        log(f"resuming from {ckpt}")
+    result = synth.fit(events, progress=progress, checkpoint=ckpt, resume=resume)
     log(f"trained {model.representation} VAE on {len(events):,} events: best epoch {result.best_epoch}, "
         f"{result.seconds:.1f} s")  # fmt: skip
     if output is not None:
         synth.save(output, overwrite=overwrite)
         log(f"model written to {output}")
+        assert ckpt is not None
+        ckpt.unlink(missing_ok=True)
     return synth
 
 
@@ -165,7 +184,7 @@ def multiply(
     for path in (output, report, save_model):
         if path is not None:
             check_output(path, overwrite=overwrite)
-    events, schema, stats = read_events(spec)
+    events, schema, stats = read_events(spec, seed=training.seed)
     log(f"{', '.join(spec.files)}: {stats.summary()} ({schema.kind} '{schema.tree}', {schema.branch_map.unit})")
     held, train_part = events.split(holdout, seed=training.seed)
     log(f"training on {len(train_part):,} events, holding out {len(held):,} for validation")

@@ -157,8 +157,18 @@ class Synthesizer:
 
     # ------------------------------------------------------------ fit / sample
 
-    def fit(self, events: Events, *, progress: bool = True) -> TrainResult:
+    def fit(
+        self,
+        events: Events,
+        *,
+        progress: bool = True,
+        checkpoint: str | os.PathLike[str] | None = None,
+        resume: bool = False,
+    ) -> TrainResult:
         """Train on ``events`` (MeV). Returns the training history.
+
+        ``checkpoint`` and ``resume`` are passed to :func:`evmult.model.train`: state saved after
+        every epoch, and an interrupted run continued from it.
 
         Raises:
             TrainingError: too few events, or features that are not finite.
@@ -180,7 +190,10 @@ class Synthesizer:
         penalty = None
         if cfg.mass_term > 0:
             penalty = MassPenalty.build(self.representation, self.scaler, events, particles=cfg.mass_term_particles)
-        self.result = train(self.vae, x, config=self.training, penalty=penalty, weight=cfg.mass_term, progress=progress)
+        self.result = train(
+            self.vae, x, config=self.training, penalty=penalty, weight=cfg.mass_term, progress=progress,
+            checkpoint=checkpoint, resume=resume,
+        )  # fmt: skip
         self.vae.to("cpu")
         self.n_train = len(events)
         return self.result

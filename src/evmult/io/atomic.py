@@ -1,8 +1,8 @@
 """Outputs appear whole or not at all: write under a temporary name, rename when complete.
 
-A killed process leaves at most a hidden ``.name.tmp-*`` file beside the target, never a
-half-written file under the name the user asked for; an existing output is replaced only
-when the user said ``--overwrite``.
+A killed process leaves at most a hidden ``.name.tmp-PID-*`` file beside the target, never a
+half-written file under the name the user asked for, and the next run for that target
+removes it; an existing output is replaced only when the user said ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def atomic_path(path: str | os.PathLike[str], *, overwrite: bool) -> Iterator[Pa
         OutputError: as :func:`check_output`, and when writing fails (disk full, I/O error).
     """
     target = check_output(path, overwrite=overwrite)
+    remove_stale(target)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
     try:
         yield tmp
@@ -67,6 +68,27 @@ def atomic_path(path: str | os.PathLike[str], *, overwrite: bool) -> Iterator[Pa
     except BaseException:
         _remove(tmp)
         raise
+
+
+def remove_stale(target: Path) -> None:
+    """Delete temporaries that killed runs left beside ``target`` (their process no longer exists)."""
+    for leftover in target.parent.glob(f".{target.name}.tmp-*"):
+        try:
+            pid = int(leftover.name.rsplit(".tmp-", 1)[1].split("-")[0])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            _remove(leftover)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _umask() -> int:

@@ -26,6 +26,10 @@ from evmult.physics import signed_mass
 
 #: Entries read at once; memory for a chunk is about 12 x 8 bytes x this per particle.
 DEFAULT_STEP = 500_000
+#: Momentum components beyond this (MeV, 10 PeV) are not physics but overflow or filler values.
+HUGE = 1e10
+#: Bytes held per event and per number (float64 copies for reading, features, scaling, training).
+BYTES_PER_VALUE = 8 * 6
 
 
 @dataclass(frozen=True)
@@ -77,10 +81,16 @@ class ReadStats:
     entries: int = 0
     too_few_objects: int = 0
     non_finite: int = 0
+    unphysical: int = 0
+    sampled_out: int = 0
 
     @property
     def kept(self) -> int:
-        return self.entries - self.too_few_objects - self.non_finite
+        return self.entries - self.too_few_objects - self.non_finite - self.unphysical - self.sampled_out
+
+    def add(self, other: ReadStats) -> None:
+        for name in ("entries", "too_few_objects", "non_finite", "unphysical", "sampled_out"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def summary(self) -> str:
         parts = [f"read {self.kept:,} of {self.entries:,} entries"]
@@ -88,6 +98,10 @@ class ReadStats:
             parts.append(f"{self.too_few_objects:,} skipped without enough objects")
         if self.non_finite:
             parts.append(f"{self.non_finite:,} dropped with NaN or infinite values")
+        if self.unphysical:
+            parts.append(f"{self.unphysical:,} dropped with energies <= 0 or momenta above {HUGE:.0e}")
+        if self.sampled_out:
+            parts.append(f"{self.sampled_out:,} left out at random to stay within the memory limit")
         return "; ".join(parts)
 
 
@@ -102,6 +116,8 @@ class InputSpec:
         templates, components, coordinates: see :class:`~evmult.io.branches.BranchMap`.
         unit: ``"MeV"``, ``"GeV"`` or ``"auto"`` (from the mother's mass peak).
         extras: flat numeric branches read beside the four-momenta (``Events.extras``).
+        max_memory: GiB the events may take in memory (with the copies training makes); a
+            larger input is read chunk by chunk into a uniform random subset that fits.
     """
 
     files: tuple[str, ...]
@@ -112,6 +128,7 @@ class InputSpec:
     coordinates: str | None = None
     unit: str = "auto"
     extras: tuple[str, ...] = ()
+    max_memory: float | None = None
 
 
 def open_tree(path: str, tree: str | None) -> tuple[object, str, str]:
@@ -276,29 +293,47 @@ def _to_p4(
     for values in extras.values():
         finite &= np.isfinite(values)
     stats.non_finite = int((enough & ~finite).sum())
-    keep = enough & finite
+    with np.errstate(invalid="ignore"):
+        physical = (p4[..., 0] > 0).all(axis=1) & (np.abs(p4) < HUGE).all(axis=(1, 2))
+    stats.unphysical = int((enough & finite & ~physical).sum())
+    keep = enough & finite & physical
     return p4[keep], {k: v[keep] for k, v in extras.items()}, stats
 
 
-def read_events(spec: InputSpec, *, step_size: int = DEFAULT_STEP) -> tuple[Events, Schema, ReadStats]:
+def read_events(spec: InputSpec, *, step_size: int = DEFAULT_STEP, seed: int = 1) -> tuple[Events, Schema, ReadStats]:
     """Read every file of ``spec``: events in MeV, the input schema, and what was dropped.
+
+    With ``spec.max_memory`` set, at most as many events as fit are kept: a uniform random
+    subset (seeded by ``seed``), chosen chunk by chunk so memory stays bounded.
 
     Raises:
         InputFileError: for unreadable files, missing trees or branches, empty selections,
-            or units that cannot be told from the data.
+            units that cannot be told from the data, or an input too large for the memory.
     """
     schema = resolve(spec)
-    parts: list[np.ndarray] = []
-    extra_parts: dict[str, list[np.ndarray]] = {name: [] for name in schema.extras}
+    where = f"tree '{schema.tree}' of {', '.join(spec.files)}"
+    per_event = (4 * len(spec.decay.final_state) + len(schema.extras)) * BYTES_PER_VALUE
+    limit = _event_limit(spec, schema, per_event, where)
+    if limit is not None:
+        step_size = max(1000, min(step_size, limit // 4))
+    rng = np.random.default_rng(seed)
+    kept_p4, kept_keys = np.empty((0, len(spec.decay.final_state), 4)), np.empty(0)
+    kept_extras: dict[str, np.ndarray] = {name: np.empty(0) for name in schema.extras}
     stats = ReadStats()
     for p4, extras, s in iterate(spec, schema, step_size=step_size):
-        parts.append(p4)
-        for name, values in extras.items():
-            extra_parts[name].append(values)
-        stats.entries += s.entries
-        stats.too_few_objects += s.too_few_objects
-        stats.non_finite += s.non_finite
-    p4 = np.concatenate(parts) if parts else np.empty((0, len(spec.decay.final_state), 4))
+        stats.add(s)
+        kept_p4 = np.concatenate([kept_p4, p4])
+        kept_keys = np.concatenate([kept_keys, rng.random(len(p4))])
+        kept_extras = {k: np.concatenate([kept_extras[k], extras[k]]) for k in kept_extras}
+        if limit is not None and len(kept_p4) > limit:
+            # the `limit` smallest random keys so far: a uniform sample of everything read
+            chosen = np.sort(np.argpartition(kept_keys, limit)[:limit])
+            stats.sampled_out += len(kept_p4) - limit
+            kept_p4, kept_keys = kept_p4[chosen], kept_keys[chosen]
+            kept_extras = {k: v[chosen] for k, v in kept_extras.items()}
+    p4 = kept_p4
+    if stats.sampled_out:
+        warnings.warn(f"{where}: {stats.summary()}", stacklevel=2)
     where = f"tree '{schema.tree}' of {', '.join(spec.files)}"
     if stats.entries == 0:
         raise InputFileError(f"{where} has no entries")
@@ -306,6 +341,11 @@ def read_events(spec: InputSpec, *, step_size: int = DEFAULT_STEP) -> tuple[Even
         raise InputFileError(f"no usable events in {where}: {stats.summary()}")
     if stats.non_finite:
         warnings.warn(f"{where}: {stats.non_finite:,} events with NaN or infinite values dropped", stacklevel=2)
+    if stats.unphysical:
+        warnings.warn(
+            f"{where}: {stats.unphysical:,} events with energies <= 0 or momenta above {HUGE:.0e} dropped",
+            stacklevel=2,
+        )
     unit = spec.unit if spec.unit != "auto" else detect_unit(p4, spec.decay, where=where)
     bm = schema.branch_map
     schema = Schema(
@@ -318,8 +358,43 @@ def read_events(spec: InputSpec, *, step_size: int = DEFAULT_STEP) -> tuple[Even
     )
     if unit == "GeV":
         p4 = p4 * 1000.0
-    extras = {name: np.concatenate(values) for name, values in extra_parts.items()}
-    return Events(p4, tuple(n.name for n in spec.decay.final_state), extras), schema, stats
+    return Events(p4, tuple(n.name for n in spec.decay.final_state), kept_extras), schema, stats
+
+
+def _event_limit(spec: InputSpec, schema: Schema, per_event: int, where: str) -> int | None:
+    """Events that may be kept: from ``spec.max_memory``, else None if all fit in available memory.
+
+    Raises:
+        InputFileError: the input cannot fit and no memory limit was given, or the limit is too small.
+    """
+    if spec.max_memory is not None:
+        limit = int(spec.max_memory * 2**30 / per_event)
+        if limit < 1000:
+            raise InputFileError(f"--max-memory {spec.max_memory:g} GiB holds only {limit} events; give at least 1000")
+        return limit
+    entries = 0
+    for path in spec.files:
+        obj: Any = open_tree(path, schema.tree)[0]
+        entries += int(obj.num_entries)
+    available = available_memory()
+    if available is not None and entries * per_event > available:
+        raise InputFileError(
+            f"{where} has {entries:,} entries, about {entries * per_event / 2**30:.1f} GiB in memory, more than the "
+            f"{available / 2**30:.1f} GiB available; pass --max-memory GIB to use a random subset that fits"
+        )
+    return None
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux ``MemAvailable``), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
 
 
 def detect_unit(p4: np.ndarray, decay: Decay, *, where: str) -> str:

@@ -7,11 +7,16 @@ the epoch and the loss terms of the last epoch.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import hashlib
+import json
 import math
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -88,14 +93,23 @@ def train(
     penalty: Penalty | None = None,
     weight: float = 0.0,
     progress: bool = True,
+    checkpoint: str | os.PathLike[str] | None = None,
+    resume: bool = False,
 ) -> TrainResult:
     """Fit ``vae`` to standardised ``features`` of shape (N, D).
 
+    With ``checkpoint`` the state is saved there after every epoch; with ``resume`` training
+    continues from it (same input and settings required) instead of starting afresh.
+
     Raises:
-        TrainingError: if the sample is too small to split or the loss stops being finite.
+        TrainingError: if the sample is too small to split, the loss stops being finite, or
+            the checkpoint to resume from is missing or belongs to another run.
     """
     with threads(config.threads):
-        return _train(vae, features, config=config, penalty=penalty, weight=weight, progress=progress)
+        return _train(
+            vae, features, config=config, penalty=penalty, weight=weight, progress=progress,
+            checkpoint=checkpoint, resume=resume,
+        )  # fmt: skip
 
 
 @contextmanager
@@ -118,8 +132,12 @@ def _train(
     penalty: Penalty | None,
     weight: float,
     progress: bool,
+    checkpoint: str | os.PathLike[str] | None,
+    resume: bool,
 ) -> TrainResult:
     from tqdm import tqdm
+
+    from evmult.model import checkpoint as ckpt
 
     n = len(features)
     n_val = max(1, round(config.validation_fraction * n))
@@ -136,8 +154,21 @@ def _train(
     batch = min(config.batch_size, max(MIN_BATCH, len(x_train) // MIN_STEPS))
     result = TrainResult()
     best, best_state, stale = math.inf, copy.deepcopy(vae.state_dict()), 0
+    fingerprint = _fingerprint(features, config)
+    first = 1
+    if resume:
+        if checkpoint is None or not Path(checkpoint).exists():
+            raise TrainingError(f"no checkpoint {checkpoint} to resume from")
+        state = ckpt.load(checkpoint, fingerprint=fingerprint)
+        vae.load_state_dict(state.model)
+        optimiser.load_state_dict(state.optimiser)
+        scheduler.load_state_dict(state.scheduler)
+        torch.set_rng_state(state.torch_rng)
+        generator.set_state(state.generator_rng)
+        best, best_state, stale = state.best, state.best_model, state.stale
+        result.history, result.best_epoch, first = state.history, state.best_epoch, state.epoch + 1
     start = time.perf_counter()
-    bar = tqdm(range(1, config.epochs + 1), desc="training", unit="epoch", disable=not progress)
+    bar = tqdm(range(first, config.epochs + 1), desc="training", unit="epoch", disable=not progress)
     for epoch in bar:
         vae.train()
         sums: dict[str, float] = {}
@@ -161,12 +192,20 @@ def _train(
             raise TrainingError(f"the loss became {val['loss']} at epoch {epoch}; lower --learning-rate")
         scheduler.step(val["loss"])
         bar.set_postfix({k: f"{record[k]:.3g}" for k in ("loss", "rec", "kl", "mass", "val_loss")})
-        if epoch <= config.kl_warmup:
-            continue  # the training loss changes meaning while beta rises: no early stopping yet
-        if not math.isfinite(best) or val["loss"] < best - 1e-4 * abs(best):
-            best, best_state, stale, result.best_epoch = val["loss"], copy.deepcopy(vae.state_dict()), 0, epoch
-        else:
-            stale += 1
+        if epoch > config.kl_warmup:  # while beta rises the loss changes meaning: no early stopping yet
+            if not math.isfinite(best) or val["loss"] < best - 1e-4 * abs(best):
+                best, best_state, stale, result.best_epoch = val["loss"], copy.deepcopy(vae.state_dict()), 0, epoch
+            else:
+                stale += 1
+        if checkpoint is not None:
+            ckpt.save(
+                checkpoint,
+                ckpt.TrainingState(
+                    epoch, best, stale, result.best_epoch, result.history, vae.state_dict(), best_state,
+                    optimiser.state_dict(), scheduler.state_dict(), torch.get_rng_state(), generator.get_state(),
+                    fingerprint,
+                ),
+            )  # fmt: skip
         if stale >= config.patience:
             result.stopped_early = True
             break
@@ -174,6 +213,14 @@ def _train(
     vae.load_state_dict(best_state)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _fingerprint(features: np.ndarray, config: TrainConfig) -> str:
+    """What a checkpoint must match to be resumed: the data and every setting but the epoch count."""
+    h = hashlib.sha256(np.ascontiguousarray(features).tobytes())
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "epochs"}
+    h.update(json.dumps(settings, sort_keys=True).encode())
+    return h.hexdigest()
 
 
 @torch.no_grad()
