@@ -205,7 +205,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="take decay and branch layout from this model file")
     _input_options(p, files=False)
     p.add_argument("--report", required=True, help="report folder")
+    p.add_argument("--training", help="the model's training sample: checks that it is not copied (memorisation)")
     p.add_argument("--overwrite", action="store_true", help="replace a report that exists")
+
+    p = sub.add_parser(
+        "amplification",
+        help="how many simulated events the generated events are worth",
+        description="Amplification factor G = n_equiv / n_train (Butter et al., GANplifying event samples) of a "
+        "model against a large truth sample of the same decay.",
+    )
+    p.add_argument("model", help="model file written by 'evmult train' or 'multiply --save-model'")
+    p.add_argument("--truth", required=True, help="large simulated sample (e.g. 'evmult sample' with another seed)")
+    p.add_argument("-n", "--events", type=positive_int, help="generated events (default: 10 x the training size)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    p.add_argument("--report", required=True, help="output folder for amplification.json and amplification.png")
+    p.add_argument("--overwrite", action="store_true", help="replace a folder that exists")
 
     p = sub.add_parser(
         "multiply",
@@ -330,24 +344,49 @@ def cmd_validate(args: argparse.Namespace, log: Any) -> None:
 
     check_output(args.report, overwrite=args.overwrite)
     cfg = _layers(args)
-    defaults: dict[str, Any] = {}
-    if args.model:
-        from evmult.synthesizer import read_model_file
-
-        meta, _ = read_model_file(args.model)
-        defaults["decay"] = meta["decay"]
-        if meta.get("schema"):
-            bm = meta["schema"]["branch_map"]
-            defaults.update(tree=meta["schema"]["tree"], branches=bm["templates"], components=bm["components"],
-                            coordinates=bm["coordinates"], units=bm["unit"])  # fmt: skip
+    defaults: dict[str, Any] = _model_defaults(args.model) if args.model else {}
     gen_spec = _spec(args, [args.generated], cfg, **defaults)
     ref_spec = _spec(args, [args.reference], cfg, **defaults)
     generated, _, gstats = read_events(gen_spec)
     reference, _, rstats = read_events(ref_spec)
+    training = read_events(_spec(args, [args.training], cfg, **defaults))[0] if args.training else None
     log(f"generated: {gstats.summary()}; reference: {rstats.summary()}")
     info = {"generated file": args.generated, "reference file": args.reference}
-    pipeline.validate(generated, reference, gen_spec.decay, args.report, info=info, overwrite=args.overwrite)
+    if args.training:
+        info["training file"] = args.training
+    pipeline.validate(
+        generated, reference, gen_spec.decay, args.report, info=info, overwrite=args.overwrite, training=training
+    )
     log(f"report written to {args.report}/report.html")
+
+
+def _model_defaults(path: str) -> dict[str, Any]:
+    """Input options (decay, tree, branch map) as the model saw its training input."""
+    from evmult.synthesizer import read_model_file
+
+    meta, _ = read_model_file(path)
+    defaults: dict[str, Any] = {"decay": meta["decay"]}
+    if meta.get("schema"):
+        bm = meta["schema"]["branch_map"]
+        defaults.update(tree=meta["schema"]["tree"], branches=bm["templates"], components=bm["components"],
+                        coordinates=bm["coordinates"], units=bm["unit"])  # fmt: skip
+    return defaults
+
+
+def cmd_amplification(args: argparse.Namespace, log: Any) -> None:
+    from evmult import pipeline
+    from evmult.io import check_output, read_events
+    from evmult.synthesizer import Synthesizer
+
+    check_output(args.report, overwrite=args.overwrite)
+    synth = Synthesizer.load(args.model)
+    truth, _, stats = read_events(_spec(args, [args.truth], {}, **_model_defaults(args.model)))
+    log(f"truth: {stats.summary()}")
+    n = args.events or 10 * synth.n_train
+    result = pipeline.amplify(synth, truth, args.report, n_generated=n, seed=args.seed, overwrite=args.overwrite)
+    for n_gen, n_equiv, gain in result["amplification"]:
+        log(f"{int(n_gen):>10,} generated events are worth {n_equiv:>12,.0f} truth events: G = {gain:.2f}")
+    log(f"written to {args.report}")
 
 
 def cmd_multiply(args: argparse.Namespace, log: Any) -> None:
@@ -372,6 +411,7 @@ COMMANDS = {
     "generate": cmd_generate,
     "validate": cmd_validate,
     "multiply": cmd_multiply,
+    "amplification": cmd_amplification,
 }
 
 

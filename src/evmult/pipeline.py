@@ -151,13 +151,42 @@ def validate(
     info: dict[str, Any] | None = None,
     overwrite: bool = False,
     title: str = "evmult validation",
+    training: Events | None = None,
 ) -> dict[str, Any]:
-    """Compare ``generated`` with ``reference``; write the report folder; return the metrics."""
+    """Compare ``generated`` with ``reference`` (and ``training``, for memorisation); write the report."""
     from evmult.validate import compare, write_report
 
-    metrics = compare(generated, reference, decay)
+    check_output(report, overwrite=overwrite)
+    metrics = compare(generated, reference, decay, training=training)
     write_report(report, generated, reference, decay, metrics=metrics, title=title, info=info, overwrite=overwrite)
     return metrics
+
+
+def amplify(
+    synth: Synthesizer,
+    truth: Events,
+    output: str | os.PathLike[str],
+    *,
+    n_generated: int,
+    seed: int = 1,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """The amplification factor of ``synth`` against a ``truth`` sample; ``amplification.json`` and a figure."""
+    import json
+
+    from evmult.io import atomic_path
+    from evmult.validate.amplification import amplification, plot_amplification
+    from evmult.validate.plots import save
+
+    check_output(output, overwrite=overwrite)
+    if synth.n_train < 1:
+        raise ConfigError("the model does not record its training size; the amplification factor needs it")
+    result = amplification(synth.sample(n_generated, seed=seed), truth, synth.decay, n_train=synth.n_train)
+    with atomic_path(output, overwrite=overwrite) as tmp:
+        tmp.mkdir()
+        (tmp / "amplification.json").write_text(json.dumps(result, indent=2))
+        save(plot_amplification(result), tmp / "amplification.png")
+    return result
 
 
 def multiply(
@@ -222,6 +251,6 @@ def multiply(
             "generation rate [events/s]": round(gen.rate),
         }
         summary.metrics = validate(gen.kept, held, spec.decay, report, info=info, overwrite=overwrite,
-                                   title=f"evmult multiply: {spec.decay.descriptor}")  # fmt: skip
+                                   title=f"evmult multiply: {spec.decay.descriptor}", training=train_part)  # fmt: skip
         log(f"report written to {Path(report) / 'report.html'}")
     return summary

@@ -178,7 +178,15 @@ def correlation(columns: dict[str, np.ndarray]) -> np.ndarray:
     return np.clip(corr, -1.0, 1.0)
 
 
-def compare(generated: Events, reference: Events, decay: Decay, *, classifier: bool = True) -> dict[str, Any]:
+def compare(
+    generated: Events,
+    reference: Events,
+    decay: Decay,
+    *,
+    classifier: bool = True,
+    training: Events | None = None,
+    seed: int = 1,
+) -> dict[str, Any]:
     """All metrics of ``generated`` against ``reference``, as JSON-ready plain numbers.
 
     Returns:
@@ -192,8 +200,12 @@ def compare(generated: Events, reference: Events, decay: Decay, *, classifier: b
         ``table_mass`` and the :func:`mass_summary` of both samples;
         ``dalitz``: per three-body node, KS and Wasserstein-1 of its two Dalitz masses;
         ``final_state_mass_deviation``: largest |m - m_PDG| of a final-state particle in MeV;
-        ``classifier``: the two-sample classifier test (:mod:`evmult.validate.classifier`),
-        unless ``classifier`` is False.
+        ``classifier``: the two-sample classifier test (:mod:`evmult.validate.classifier`) and
+        ``classifier_floor``, the same test between two halves of the reference, unless
+        ``classifier`` is False;
+        ``floor``: every distance against the noise floor (:func:`evmult.validate.fidelity.noise_floor`);
+        ``memorisation``: distances to the closest ``training`` event, when it is given;
+        ``verdict``: the summary rows of :func:`verdict`.
         Undefined numbers (NaN) are written as ``None``. All events are used.
     """
     gen_vars, ref_vars = variables(generated, decay), variables(reference, decay)
@@ -252,11 +264,90 @@ def compare(generated: Events, reference: Events, decay: Decay, *, classifier: b
             "reference": _plain(final_state_deviation(reference, decay)),
         },
     }
+    from evmult.validate import fidelity
+
+    result["floor"] = fidelity.noise_floor(generated, reference, decay, seed=seed)
     if classifier:
         from evmult.validate.classifier import classifier_test
 
-        result["classifier"] = classifier_test(generated, reference, decay)
-    return result
+        result["classifier"] = classifier_test(generated, reference, decay, seed=seed)
+        order = np.random.default_rng(seed).permutation(len(reference))
+        half = len(reference) // 2
+        a, b = reference.take(np.sort(order[:half])), reference.take(np.sort(order[half : 2 * half]))
+        result["classifier_floor"] = classifier_test(a, b, decay, seed=seed, bootstrap=0, importance=False)
+    if training is not None:
+        result["memorisation"] = fidelity.memorisation(generated, training, reference, decay, seed=seed)
+    result["verdict"] = verdict(result, decay)
+    return _json_safe(result)
+
+
+#: Verdict levels: green within the floor, amber off, red far off.
+GREEN, AMBER, RED = "green", "amber", "red"
+
+
+def verdict(m: dict[str, Any], decay: Decay) -> list[dict[str, Any]]:
+    """The short table that leads the report: what, value, floor or target, level.
+
+    Levels: distance ratios to the noise floor up to 1.5 are green, up to 3 amber; classifier
+    AUC within 0.02 of its floor green, up to 0.75 amber; mass peaks green within 10 % in
+    width and a fifth of the width in position; any negative mass or final-state mass off its
+    PDG value by more than 1e-3 MeV is red.
+    """
+
+    def level(value: float, green: float, amber: float) -> str:
+        return GREEN if value <= green else AMBER if value <= amber else RED
+
+    rows: list[dict[str, Any]] = []
+    if "classifier" in m:
+        auc, floor = m["classifier"]["auc"], m["classifier_floor"]["auc"]
+        top = next(iter(m["classifier"]["importance"]), "")
+        rows.append({"check": "classifier AUC (generated vs reference)", "value": auc, "floor": floor,
+                     "level": level(auc - floor, 0.02, 0.75 - floor), "note": f"relies most on {top}"})  # fmt: skip
+    floor = m["floor"]
+    for key, label in (("worst_ks", "largest KS / floor"), ("worst_w1", "largest Wasserstein-1 / floor")):
+        ratio = floor[key]["ratio"]
+        rows.append({"check": label, "value": ratio, "floor": 1.0, "level": level(ratio, 1.5, 3.0),
+                     "note": floor[key]["variable"]})  # fmt: skip
+    corr = floor["correlation"]
+    note = f"{corr['max_abs_diff']:.3g} vs {corr['floor']:.3g}"
+    rows.append({"check": "largest correlation difference / floor", "value": corr["ratio"], "floor": 1.0,
+                 "level": level(corr["ratio"], 1.5, 3.0), "note": note})  # fmt: skip
+    for key, (node, _) in mass_particles(decay).items():
+        if node.is_final:
+            continue
+        gen, ref = m["masses"][key]["generated"], m["masses"][key]["reference"]
+        width = gen["sigma_iqr"] / ref["sigma_iqr"] if ref["sigma_iqr"] else float("inf")
+        shift = abs(gen["median"] - ref["median"]) / ref["sigma_iqr"] if ref["sigma_iqr"] else float("inf")
+        ok = abs(width - 1) <= 0.1 and shift <= 0.2
+        near = abs(width - 1) <= 0.5 and shift <= 1.0
+        rows.append({"check": f"m({node.name}) width / reference", "value": width, "floor": 1.0,
+                     "level": GREEN if ok else AMBER if near else RED,
+                     "note": f"peak {gen['median']:.2f} vs {ref['median']:.2f} MeV"})  # fmt: skip
+    negative = max(v["generated"]["negative_fraction"] or 0.0 for v in m["masses"].values())
+    rows.append({"check": "largest negative-mass fraction", "value": negative, "floor": 0.0,
+                 "level": GREEN if negative == 0 else RED, "note": ""})  # fmt: skip
+    deviation = m["final_state_mass_deviation"]["generated"]
+    rows.append({"check": "largest final-state |m - m_PDG| [MeV]", "value": deviation, "floor": 0.0,
+                 "level": GREEN if deviation is not None and deviation < 1e-3 else RED, "note": ""})  # fmt: skip
+    if "memorisation" in m:
+        mem = m["memorisation"]
+        rows.append({"check": "closest-training-event distance, generated / held-out", "value": mem["ratio"],
+                     "floor": 1.0, "level": RED if mem["memorises"] else level(abs(1 - mem["ratio"]), 0.2, 0.5),
+                     "note": f"{mem['copies_fraction']:.2%} exact copies"})  # fmt: skip
+    return rows
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by None (JSON has neither)."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return _plain(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 def write_metrics(path: str | os.PathLike[str], metrics: dict[str, Any], *, overwrite: bool = False) -> None:

@@ -173,6 +173,27 @@ def _html(
         name = f"{e(m['particle'])} <small>({e(key)})</small>"
         mass_rows.append(f"<tr><td>{name}</td>" + "".join(f'<td class="num">{c}</td>' for c in cells) + "</tr>")
 
+    colours = {"green": "#c8f0c8", "amber": "#ffe3a3", "red": "#ffc2c2"}
+    verdict_rows = []
+    for row in metrics.get("verdict", []):
+        value = row["value"]
+        shown = "–" if value is None else _fmt(value, ".3g" if abs(value) < 1e3 else ".3e")
+        floor = "–" if row["floor"] is None else _fmt(row["floor"], ".3g")
+        verdict_rows.append(
+            f'<tr style="background:{colours[row["level"]]}"><td>{e(row["check"])}</td>'
+            f'<td class="num">{shown}</td><td class="num">{floor}</td><td>{e(row["level"])}</td>'
+            f"<td>{e(row['note'])}</td></tr>"
+        )
+    verdict = ""
+    if verdict_rows:
+        verdict = (
+            "<h2>Verdict</h2><p>Green: within the statistical floor (two halves of the reference) or the "
+            "physics target; amber: off; red: far off. Thresholds: <code>evmult.validate.metrics.verdict</code>.</p>"
+            "<table><tr><th>check</th><th>value</th><th>floor / ideal</th><th>level</th><th>note</th></tr>"
+            + "".join(verdict_rows)
+            + "</table>"
+        )
+
     var_rows = []
     for name, v in metrics["variables"].items():
         cells = [_fmt(v["ks"], ".4f"), _fmt(v["wasserstein"], ".4g"), _fmt(v["wasserstein_relative"], ".4f")]
@@ -184,6 +205,7 @@ def _html(
         title,
         f"""<p class="decay">{e(decay.descriptor)}</p>
 <table class="info">{info_rows}</table>
+{verdict}
 
 <h2>Masses</h2>
 <p>Signed invariant masses in MeV (negative where E² &lt; p², the paper's footnote 1). Peak = median,
