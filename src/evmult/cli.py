@@ -152,7 +152,7 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     t.add_argument("--beta", type=float, help="weight of the KL term (default: 1)")
     t.add_argument("--kl-warmup", type=int, help="epochs over which the KL weight rises from 0 to beta (default: 10)")
     t.add_argument("--seed", type=int, help="random seed (default: 1)")
-    t.add_argument("--device", help="torch device (default: cpu)")
+    t.add_argument("--device", help="auto (CUDA when there is a GPU, else CPU), cpu or cuda (default: auto)")
     t.add_argument("--threads", type=int, help="CPU threads for training, 0 for torch's default (default: 1)")
 
 
@@ -193,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     p.add_argument("--format", choices=["root", "parquet"], default="root", help="output format (default: root)")
     p.add_argument("--chunk-size", type=positive_int, default=262_144, help="events written at once")
+    p.add_argument("--device", default="auto", help="auto (CUDA when there is a GPU, else CPU), cpu or cuda")
     _output_options(p)
 
     p = sub.add_parser(
@@ -333,7 +334,7 @@ def cmd_generate(args: argparse.Namespace, log: Any) -> None:
     synth = Synthesizer.load(args.model)
     summary = pipeline.generate(
         synth, args.events, args.output, seed=args.seed, fmt=args.format, chunk_size=args.chunk_size,
-        overwrite=args.overwrite, progress=not args.quiet,
+        overwrite=args.overwrite, progress=not args.quiet, device=args.device,
     )  # fmt: skip
     log(f"{summary.n:,} events written to {args.output} ({summary.rate:,.0f} events/s)")
 

@@ -116,6 +116,7 @@ def generate(
     overwrite: bool = False,
     progress: bool = True,
     schema: Schema | None = None,
+    device: str = "auto",
 ) -> GenerateSummary:
     """Generate ``n`` events into ``output``, streamed chunk by chunk, keeping up to ``keep``."""
     from tqdm import tqdm
@@ -132,7 +133,7 @@ def generate(
         EventWriter(output, schema, fmt=fmt, overwrite=overwrite) as writer,
         tqdm(total=n, desc="generating", unit="ev", unit_scale=True, disable=not progress) as bar,
     ):
-        for chunk in synth.sample_chunks(n, seed=seed, chunk_size=chunk_size):
+        for chunk in synth.sample_chunks(n, seed=seed, chunk_size=chunk_size, device=device):
             writer.write(chunk)
             if n_kept < keep:
                 kept.append(chunk.take(slice(0, keep - n_kept)))
@@ -230,6 +231,7 @@ def multiply(
         output,
         seed=training.seed + 1 if seed is None else seed,
         fmt=fmt,
+        device=training.device,
         keep=VALIDATION_CAP if report is not None else 0,
         overwrite=overwrite,
         progress=progress,

@@ -15,7 +15,9 @@ import dataclasses
 import hashlib
 import json
 import os
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from evmult.events import Events
 from evmult.io.atomic import atomic_path
 from evmult.io.read import Schema
 from evmult.model import VAE, TrainConfig, TrainResult, train
+from evmult.model.train import resolve_device, threads
 from evmult.physics import signed_mass
 from evmult.representations import SCALERS, Representation, Scaler, make, scaler_from_state
 from evmult.representations.extras import ExtraTransform, parse_extras
@@ -225,34 +228,53 @@ class Synthesizer:
                 )
         return events
 
-    def sample(self, n: int, *, seed: int = 1, device: str = "cpu") -> Events:
+    def sample(self, n: int, *, seed: int = 1, device: str = "auto") -> Events:
         """``n`` new events (MeV), reproducible for a given ``seed``."""
         return Events.concatenate(list(self.sample_chunks(n, seed=seed, chunk_size=max(n, 1), device=device)))
 
     def sample_chunks(
-        self, n: int, *, seed: int = 1, chunk_size: int = 4 * BLOCK, device: str = "cpu"
+        self, n: int, *, seed: int = 1, chunk_size: int = 4 * BLOCK, device: str = "auto"
     ) -> Iterator[Events]:
         """Yield ``n`` events in chunks of ``chunk_size``; the same events whatever ``chunk_size``."""
         if self.vae is None:
             raise EvmultError("the synthesizer has not been fitted or loaded")
         if n < 1:
             raise ConfigError(f"the number of events must be positive, not {n}")
-        vae = self.vae.to(device).eval()
+        dev = resolve_device(device)
+        vae = self.vae.to(dev).eval()
+        noisy = self.model_config.decoder_noise
+
+        def decode(block: int) -> np.ndarray:
+            size = min(BLOCK, n - block * BLOCK)
+            # one stream for the latent points, one for the decoder noise: the first k events of a
+            # block are the same whatever its size, so sample(k) is a prefix of sample(n)
+            z = torch.randn(size, vae.latent_dim, generator=torch.Generator().manual_seed(_seed(seed, block, 0)))
+            noise = None
+            if noisy:
+                noise = torch.randn(
+                    size, vae.n_features, generator=torch.Generator().manual_seed(_seed(seed, block, 1))
+                )
+            x = vae.generate(z.to(dev), noise=None if noise is None else noise.to(dev))
+            return x.cpu().numpy().astype(np.float64)
+
+        # the network decodes the next blocks on one core while this thread turns the previous
+        # ones into events (and the caller writes them) on the other
+        blocks = -(-n // BLOCK)
         pending: list[np.ndarray] = []
         have = 0
-        for block, start in enumerate(range(0, n, BLOCK)):
-            size = min(BLOCK, n - start)
-            gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + block)
-            z = torch.randn(size, vae.latent_dim, generator=gen)
-            noise = torch.randn(size, vae.n_features, generator=gen) if self.model_config.decoder_noise else None
-            x = vae.generate(z.to(device), noise=None if noise is None else noise.to(device))
-            pending.append(self.scaler.inverse(x.cpu().numpy().astype(np.float64)))
-            have += size
-            while have >= chunk_size or (have and start + size == n):
-                joined = np.concatenate(pending)
-                take = min(chunk_size, len(joined))
-                yield self._events(joined[:take])
-                pending, have = [joined[take:]], len(joined) - take
+        with ThreadPoolExecutor(max_workers=1) as pool, threads(1 if dev.type == "cpu" else 0):
+            ahead: deque[Future[np.ndarray]] = deque(pool.submit(decode, b) for b in range(min(2, blocks)))
+            for block in range(blocks):
+                x = ahead.popleft().result()
+                if block + 2 < blocks:
+                    ahead.append(pool.submit(decode, block + 2))
+                pending.append(self.scaler.inverse(x))
+                have += len(x)
+                while have >= chunk_size or (have and block == blocks - 1):
+                    joined = np.concatenate(pending)
+                    take = min(chunk_size, len(joined))
+                    yield self._events(joined[:take])
+                    pending, have = [joined[take:]], len(joined) - take
         self.vae.to("cpu")
 
     # ------------------------------------------------------------ save / load
@@ -320,6 +342,11 @@ class Synthesizer:
         if meta.get("result"):
             synth.result = TrainResult(**meta["result"])
         return synth
+
+
+def _seed(seed: int, block: int, stream: int) -> int:
+    """The torch seed of one random stream of one block of generation."""
+    return (int(seed) * 1_000_003 + block) * 2 + stream
 
 
 def checksum(tensors: dict[str, torch.Tensor]) -> str:

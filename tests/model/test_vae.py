@@ -36,3 +36,18 @@ def test_training_lowers_the_loss_and_keeps_the_best_epoch():
     losses = [h["val_loss"] for h in result.history]
     assert min(losses) < losses[0] - 1.0
     assert result.best_epoch == 1 + int(np.argmin(losses))
+
+
+def test_device_auto_falls_back_to_the_cpu_and_bad_names_are_refused(monkeypatch):
+    import pytest
+
+    from evmult.errors import TrainingError
+    from evmult.model.train import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(TrainingError, match="no CUDA GPU"):
+        resolve_device("cuda")
+    with pytest.raises(TrainingError, match="unknown device 'gpu0'"):
+        resolve_device("gpu0")

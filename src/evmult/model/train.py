@@ -56,7 +56,7 @@ class TrainConfig:
     beta: float = 1.0
     kl_warmup: int = 10
     seed: int = 1
-    device: str = "cpu"
+    device: str = "auto"
     threads: int = 1
 
     def __post_init__(self) -> None:
@@ -112,6 +112,23 @@ def train(
         )  # fmt: skip
 
 
+def resolve_device(name: str) -> torch.device:
+    """``auto``: CUDA when a GPU is present, else the CPU; any other name as torch reads it.
+
+    Raises:
+        TrainingError: a device torch does not know, or CUDA asked for where there is none.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError) as exc:
+        raise TrainingError(f"unknown device '{name}'; use auto, cpu or cuda") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainingError(f"device '{name}' asked for, but torch sees no CUDA GPU here; use --device auto or cpu")
+    return device
+
+
 @contextmanager
 def threads(n: int) -> Iterator[None]:
     """Run the body with ``n`` torch CPU threads (0 leaves torch's setting alone)."""
@@ -143,7 +160,7 @@ def _train(
     n_val = max(1, round(config.validation_fraction * n))
     if n - n_val < 2:
         raise TrainingError(f"{n} events are too few to train on (need at least 3)")
-    device = torch.device(config.device)
+    device = resolve_device(config.device)
     generator = torch.Generator().manual_seed(config.seed)
     order = torch.randperm(n, generator=generator)
     data = torch.as_tensor(features, dtype=torch.float32)
