@@ -36,6 +36,7 @@ from evmult.io import atomic_path
 from evmult.model import TrainConfig
 from evmult.representations import QuantileScaler, make
 from evmult.samples import SAMPLES
+from evmult.samples.pythia import DS_TO_KKPI, decay_rate
 from evmult.synthesizer import ModelConfig, Synthesizer
 from evmult.validate import compare
 from evmult.validate.amplification import amplification
@@ -137,16 +138,6 @@ def measure(name: str, fit: Callable[[], None], sample: Callable[[int, int], Eve
     return row
 
 
-def pythia_rate(n: int = 20_000) -> float:
-    from evmult.samples.pythia import DS_TO_KKPI, GunSpectrum, PythiaDecays
-
-    decay = parse(DECAY)
-    mothers = GunSpectrum().sample(decay.root.mass, n, np.random.default_rng(5))
-    start = time.perf_counter()
-    PythiaDecays(decay, DS_TO_KKPI).generate(mothers, seed=5)
-    return n / (time.perf_counter() - start)
-
-
 def table(rows: list[dict[str, Any]], reference: dict[str, Any], pythia: float) -> str:
     head = ("method", "AUC", "m(D_s) median / σ_IQR [MeV]", "mass < 0", "worst KS / floor", "worst W1 / floor",
             "DCR ratio", "G at 10x", "training [s]", "events/s")  # fmt: skip
@@ -194,14 +185,11 @@ def main(argv: list[str] | None = None) -> None:
 
         return fit, lambda n, seed: synth.sample(n, seed=seed)
 
-    if "evmult" in wanted:
-        for rep in ("decay-frame", "onshell", "cartesian", "squared"):
-            rows.append(measure(f"evmult {rep}", *evmult(ModelConfig(representation=rep), TrainConfig()),
-                                held, train, truth, n_train))  # fmt: skip
-    if "paper" in wanted:
-        paper_training = TrainConfig(kl_warmup=0, epochs=40, patience=6)
-        rows.append(measure("paper (cartesian VAE, mean decoding)", *evmult(PAPER, paper_training),
-                            held, train, truth, n_train))  # fmt: skip
+    # cheapest informative order: evmult's default and the peers first, the other set-ups after;
+    # every finished row is printed as a JSON line, so a run cut short still leaves its numbers
+    jobs: list[tuple[str, Callable[[], Any]]] = []
+    reps = ["decay-frame"] if "evmult" in wanted else []
+    jobs += [(f"evmult {rep}", lambda rep=rep: evmult(ModelConfig(representation=rep), TrainConfig())) for rep in reps]
     peers = {
         "gmm": gmm,
         "kde": kde,
@@ -209,16 +197,28 @@ def main(argv: list[str] | None = None) -> None:
         "ctgan": lambda: sdv("CTGAN", args.gan_epochs),
     }
     for key, make_peer in peers.items():
-        if key not in wanted:
+        if key in wanted:
+            jobs.append((key, make_peer))
+    if "paper" in wanted:
+        paper_training = TrainConfig(kl_warmup=0, epochs=40, patience=6)
+        jobs.append(("paper (cartesian VAE, mean decoding)", lambda: evmult(PAPER, paper_training)))
+    if "evmult" in wanted:
+        jobs += [(f"evmult {rep}", lambda rep=rep: evmult(ModelConfig(representation=rep), TrainConfig()))
+                 for rep in ("onshell", "cartesian", "squared")]  # fmt: skip
+    for name, job in jobs:
+        made = job()
+        if made is None:
+            notes.append(f"{name}: ctgan not installed, skipped (pip install 'evmult[bench]')")
             continue
-        peer = make_peer()
-        if peer is None:
-            notes.append(f"{key}: ctgan not installed, skipped (pip install 'evmult[bench]')")
-            continue
-        rows.append(measure(peer.name, lambda p=peer: p.fit(train, 1), lambda n, seed, p=peer: p.sample(n, seed),
-                            held, train, truth, n_train))  # fmt: skip
+        if isinstance(made, FeatureModel):
+            fit, draw = (lambda p=made: p.fit(train, 1)), (lambda n, seed, p=made: p.sample(n, seed))
+            name = made.name
+        else:
+            fit, draw = made
+        rows.append(measure(name, fit, draw, held, train, truth, n_train))
+        print(json.dumps(rows[-1]), flush=True)
     reference = compare(held, held, decay, classifier=False)["masses"]["Ds"]["reference"]
-    pythia = pythia_rate()
+    pythia = decay_rate(DECAY, DS_TO_KKPI)
     markdown = table(rows, reference, pythia) + "".join(f"\n{n}\n" for n in notes)
     print(markdown)
     with atomic_path(args.out, overwrite=args.overwrite) as tmp:
