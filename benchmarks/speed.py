@@ -14,11 +14,14 @@ same machine:
 
 and prints the ratios ``generate / decoder`` and ``generate / pythia``. Then it runs
 ``evmult generate`` as a separate process for ``--memory-events`` events (and a tenth of that)
-and reports each run's peak resident memory: streaming in chunks keeps it flat.
+and reports each run's peak resident memory: streaming in chunks keeps it flat. Last, it times
+``evmult validate``'s work (all metrics, figures and the HTML report) on ``--validate-events``
+generated events against as many Pythia events, with the training sample for memorisation.
 
 Usage::
 
     python benchmarks/speed.py --out results/speed [--events 2000000] [--memory-events 50000000]
+                              [--validate-events 1000000]
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import torch
 from evmult.decay import parse
 from evmult.io import atomic_path
 from evmult.model import TrainConfig
-from evmult.pipeline import generate
+from evmult.pipeline import generate, validate
 from evmult.samples import SAMPLES
 from evmult.samples.pythia import DS_TO_KKPI, decay_rate
 from evmult.synthesizer import ModelConfig, Synthesizer
@@ -98,6 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=3, help="training epochs (speed does not depend on them)")
     parser.add_argument("--events", type=int, default=2_000_000, help="events per rate measurement")
     parser.add_argument("--memory-events", type=int, default=50_000_000, help="events of the long generation")
+    parser.add_argument("--validate-events", type=int, default=1_000_000, help="events on each side of validation")
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     sample = SAMPLES["ds2kkpi"]
     synth = Synthesizer(parse(DECAY), model=ModelConfig(), training=TrainConfig(epochs=args.epochs, kl_warmup=1),
                         schema=sample.schema)  # fmt: skip
-    synth.fit(sample.make(args.train, seed=1), progress=False)
+    training = sample.make(args.train, seed=1)
+    synth.fit(training, progress=False)
     with tempfile.TemporaryDirectory(dir=Path(args.out).parent) as tmp:
         model = Path(tmp) / "ds.model"
         synth.save(model)
@@ -119,8 +124,13 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(rates), flush=True)
         memory = [peak_memory(model, n, Path(tmp) / "big.root")
                   for n in (args.memory_events // 10, args.memory_events)]  # fmt: skip
+        reference = sample.make(args.validate_events, seed=2)
+        generated = synth.sample(args.validate_events, seed=4, device="cpu")
+        start = time.perf_counter()
+        validate(generated, reference, synth.decay, Path(tmp) / "report", training=training)
+        validation = {"events": args.validate_events, "seconds": time.perf_counter() - start}
     results = {"rates": rates, "decoder_batch": batch, "memory": memory, "cpus": os.cpu_count(),
-               "torch": torch.__version__, "events": args.events}  # fmt: skip
+               "torch": torch.__version__, "events": args.events, "validation": validation}  # fmt: skip
     markdown = table(results)
     print(markdown)
     with atomic_path(args.out, overwrite=args.overwrite) as out:
@@ -149,6 +159,9 @@ def table(results: dict[str, Any]) -> str:
     lines += ["", "| generated events | peak resident memory [MB] | time [s] | file [MB] |", "|---:|---:|---:|---:|"]
     for m in results["memory"]:
         lines.append(f"| {m['events']:,} | {m['peak_rss_mb']:,.0f} | {m['seconds']:,.0f} | {m['file_mb']:,.0f} |")
+    v = results["validation"]
+    lines.append(f"\nValidation of {v['events']:,} generated against {v['events']:,} reference events "
+                 f"(all metrics, figures, HTML report): {v['seconds']:.0f} s.")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
