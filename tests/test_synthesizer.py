@@ -26,6 +26,14 @@ def test_samples_are_reproducible_and_independent_of_chunking(fitted):
     assert not np.array_equal(a.p4[:100], fitted.sample(100, seed=6).p4)
 
 
+def test_a_range_of_the_stream_starts_at_any_block(fitted):
+    whole = fitted.sample(BLOCK + 300, seed=5)
+    tail = np.concatenate([c.p4 for c in fitted.sample_chunks(300, seed=5, chunk_size=128, start=BLOCK)])
+    np.testing.assert_array_equal(tail, whole.p4[BLOCK:])
+    with pytest.raises(ConfigError, match="multiple of 65536"):
+        next(fitted.sample_chunks(10, seed=5, start=100))
+
+
 def test_save_and_load_give_identical_samples(fitted, tmp_path):
     path = tmp_path / "m.evmult"
     fitted.save(path)

@@ -8,6 +8,8 @@ The pipeline, one module or folder per step, data flowing downwards::
     represent   evmult.representations   Events <-> model features (cartesian, squared)
     model       evmult.model       the VAE: encoder, decoder, prior, ELBO + mass term; trainer
     fit/sample  evmult.synthesizer representation + model + schema: fit, sample, save, load
+    export      evmult.export      decoder + inverse transforms as one ONNX graph, for C++
+    scale out   evmult.distributed training in torchrun processes (DDP), generation on Dask
     validate    evmult.validate    generated vs reference: metrics.json, figures, HTML report
     demo data   evmult.samples     D_s+ -> K+ K- pi+ from Pythia 8 (optional extra)
     run         evmult.pipeline    multiply: read -> split -> fit -> generate -> validate -> report

@@ -6,7 +6,10 @@ Subcommands::
     evmult multiply ds.root --decay "D_s+ -> K+ K- pi+" --factor 10 -o ds_x10.root --report report/
     evmult train ds.root --decay "D_s+ -> K+ K- pi+" -o ds.model
     evmult generate ds.model -n 1000000 -o ds_gen.root
+    evmult generate ds.model -n 100000000 -o ds_gen/ --workers 16    # or --scheduler tcp://host:8786
+    evmult merge ds_gen/manifest.json -o ds_gen.root
     evmult validate ds_gen.root ds.root --model ds.model --report report/
+    evmult export ds.model -o ds.onnx                 # decoder + inverse transforms for C++ (onnxruntime)
 
 Every option has a key of the same name in the TOML file given with ``--config``
 (see :mod:`evmult.config`). The logic lives in :mod:`evmult.pipeline`; this module only
@@ -193,7 +196,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     p.add_argument("--format", choices=["root", "parquet"], default="root", help="output format (default: root)")
     p.add_argument("--chunk-size", type=positive_int, default=262_144, help="events written at once")
-    p.add_argument("--device", default="auto", help="auto (CUDA when there is a GPU, else CPU), cpu or cuda")
+    p.add_argument(
+        "--device",
+        help="auto (CUDA when there is a GPU, else CPU), cpu or cuda (default: auto; with --workers or --scheduler "
+        "cpu, so that every chunk is computed alike)",
+    )
+    d = p.add_argument_group("in chunks on a Dask cluster (-o is then a folder: chunk files and manifest.json)")
+    d.add_argument("--workers", type=positive_int, help="start a local cluster of this many processes")
+    d.add_argument("--scheduler", metavar="ADDRESS", help="use a running cluster, e.g. tcp://host:8786 (dask-jobqueue)")
+    d.add_argument(
+        "--events-per-file",
+        type=positive_int,
+        help="events per chunk, rounded up to a multiple of 65536 (default: 1048576)",
+    )
+    _output_options(p)
+
+    p = sub.add_parser(
+        "merge",
+        help="join the chunk files of 'generate --workers/--scheduler'",
+        description="Concatenate the chunks a manifest.json lists, in order, into one file; each chunk is checked "
+        "against the manifest first.",
+    )
+    p.add_argument("manifest", help="manifest.json written by 'evmult generate --workers/--scheduler'")
     _output_options(p)
 
     p = sub.add_parser(
@@ -221,6 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     p.add_argument("--report", required=True, help="output folder for amplification.json and amplification.png")
     p.add_argument("--overwrite", action="store_true", help="replace a folder that exists")
+
+    p = sub.add_parser(
+        "export",
+        help="write a trained model as an ONNX graph",
+        description="Write the decoder and the inverse transforms as one ONNX graph: standard-normal z (and decoder "
+        "noise) in, four-momenta (E, px, py, pz) in MeV out, for onnxruntime in C++ or any other language.",
+    )
+    p.add_argument("model", help="model file written by 'evmult train' or 'multiply --save-model'")
+    _output_options(p)
 
     p = sub.add_parser(
         "multiply",
@@ -315,14 +348,17 @@ def cmd_sample(args: argparse.Namespace, log: Any) -> None:
 
 def cmd_train(args: argparse.Namespace, log: Any) -> None:
     from evmult import pipeline
+    from evmult.distributed.training import process_group
+    from evmult.model.train import resolve_device
 
     cfg = _layers(args)
     spec = _spec(args, _files(args, cfg), cfg)
     model, training = _configs(args, cfg)
-    pipeline.train(
-        spec, model=model, training=training, output=args.output, overwrite=args.overwrite, resume=args.resume,
-        progress=not args.quiet, log=log,
-    )  # fmt: skip
+    with process_group(resolve_device(training.device)):  # under torchrun: train with the other processes
+        pipeline.train(
+            spec, model=model, training=training, output=args.output, overwrite=args.overwrite, resume=args.resume,
+            progress=not args.quiet, log=log,
+        )  # fmt: skip
 
 
 def cmd_generate(args: argparse.Namespace, log: Any) -> None:
@@ -330,13 +366,37 @@ def cmd_generate(args: argparse.Namespace, log: Any) -> None:
     from evmult.io import check_output
     from evmult.synthesizer import Synthesizer
 
+    if args.workers or args.scheduler:
+        _generate_distributed(args, log)
+        return
+    if args.events_per_file:
+        raise ConfigError("--events-per-file splits generation over a cluster: add --workers or --scheduler")
     check_output(args.output, overwrite=args.overwrite)
     synth = Synthesizer.load(args.model)
     summary = pipeline.generate(
         synth, args.events, args.output, seed=args.seed, fmt=args.format, chunk_size=args.chunk_size,
-        overwrite=args.overwrite, progress=not args.quiet, device=args.device,
+        overwrite=args.overwrite, progress=not args.quiet, device=args.device or "auto",
     )  # fmt: skip
     log(f"{summary.n:,} events written to {args.output} ({summary.rate:,.0f} events/s)")
+
+
+def _generate_distributed(args: argparse.Namespace, log: Any) -> None:
+    from evmult.distributed.generation import CHUNK_EVENTS, generate_distributed
+
+    run = generate_distributed(
+        args.model, args.events, args.output, seed=args.seed, chunk_events=args.events_per_file or CHUNK_EVENTS,
+        fmt=args.format, scheduler=args.scheduler, workers=args.workers, device=args.device or "cpu",
+        overwrite=args.overwrite, progress=not args.quiet, log=log,
+    )  # fmt: skip
+    log(f"{run.n:,} events in {run.chunks} chunks written to {args.output} ({run.rate:,.0f} events/s); "
+        f"'evmult merge {run.manifest} -o FILE' joins them")  # fmt: skip
+
+
+def cmd_merge(args: argparse.Namespace, log: Any) -> None:
+    from evmult.distributed.generation import merge
+
+    n = merge(args.manifest, args.output, overwrite=args.overwrite, progress=not args.quiet)
+    log(f"{n:,} events written to {args.output}")
 
 
 def cmd_validate(args: argparse.Namespace, log: Any) -> None:
@@ -390,6 +450,18 @@ def cmd_amplification(args: argparse.Namespace, log: Any) -> None:
     log(f"written to {args.report}")
 
 
+def cmd_export(args: argparse.Namespace, log: Any) -> None:
+    from evmult.export import export_onnx, metadata
+    from evmult.io import check_output
+    from evmult.synthesizer import Synthesizer
+
+    check_output(args.output, overwrite=args.overwrite)
+    synth = Synthesizer.load(args.model)
+    export_onnx(synth, args.output, overwrite=args.overwrite)
+    meta = metadata(synth)
+    log(f"{args.output} written: inputs {meta['inputs']}; outputs {meta['outputs']}")
+
+
 def cmd_multiply(args: argparse.Namespace, log: Any) -> None:
     from evmult import pipeline
 
@@ -410,9 +482,11 @@ COMMANDS = {
     "sample": cmd_sample,
     "train": cmd_train,
     "generate": cmd_generate,
+    "merge": cmd_merge,
     "validate": cmd_validate,
     "multiply": cmd_multiply,
     "amplification": cmd_amplification,
+    "export": cmd_export,
 }
 
 

@@ -75,7 +75,14 @@ def train(
 
     With an ``output``, a checkpoint ``OUTPUT.checkpoint`` is kept after every epoch until the
     model is written; ``resume`` continues an interrupted run from it.
+
+    In one of several processes joined by :func:`evmult.distributed.training.process_group`,
+    all read the input and train together; rank 0 alone logs and writes, the others wait for
+    the model file to be written.
     """
+    from evmult.distributed import training as ranks
+
+    log = log if ranks.is_main() else _quiet
     ckpt = None
     if output is not None:
         check_output(output, overwrite=overwrite)
@@ -96,11 +103,12 @@ def train(
     result = synth.fit(events, progress=progress, checkpoint=ckpt, resume=resume)
     log(f"trained {model.representation} VAE on {len(events):,} events: best epoch {result.best_epoch}, "
         f"{result.seconds:.1f} s")  # fmt: skip
-    if output is not None:
+    if output is not None and ranks.is_main():
         synth.save(output, overwrite=overwrite)
         log(f"model written to {output}")
         assert ckpt is not None
         ckpt.unlink(missing_ok=True)
+    ranks.barrier()
     return synth
 
 

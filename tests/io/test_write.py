@@ -8,6 +8,7 @@ from evmult.io import EventWriter, InputSpec, read_events, write_events
 from evmult.io.atomic import atomic_path
 from evmult.io.branches import BranchMap
 from evmult.io.read import Schema
+from evmult.io.write import iterate_written
 
 SCHEMA = Schema(
     "DecayTree",
@@ -42,6 +43,45 @@ def test_parquet_output(tmp_path, ds_events):
     write_events(out, ds_events, SCHEMA, fmt="parquet")
     table = ak.from_parquet(out)
     assert len(table) == len(ds_events) and "Kplus_PE" in table.fields and "Ds_M" in table.fields
+
+
+JAGGED = Schema(
+    "events",
+    "TTree",
+    BranchMap(("Muon_{}[0]", "Muon_{}[1]", "pi_{}"), ("Px", "Py", "Pz", "E"), unit="GeV", masses=(("M", (0, 1)),)),
+    {"M": "float32"},
+    {"Muon_": "NMuon"},
+)
+NANO = Schema(
+    "Events",
+    "RNTuple",
+    BranchMap(("Muon_{}[0]", "Muon_{}[1]", "pi_{}"), ("pt", "eta", "phi", "mass"), coordinates="cylindrical"),
+)
+
+
+@pytest.mark.parametrize(
+    ("schema", "fmt"),
+    [(SCHEMA, "root"), (JAGGED, "root"), (NANO, "root"), (SCHEMA, "parquet")],
+    ids=["ttree", "ttree-collection", "rntuple", "parquet"],
+)
+def test_written_files_are_read_back_in_the_writers_layout_and_copied_exactly(tmp_path, ds_events, schema, fmt):
+    original, copy = tmp_path / f"a.{fmt}", tmp_path / f"b.{fmt}"
+    with EventWriter(original, schema, fmt=fmt) as w:
+        w.write(ds_events.take(slice(0, 700)))
+        w.write(ds_events.take(slice(700, 1000)))
+    with EventWriter(copy, schema, fmt=fmt) as w:
+        for step in iterate_written(original, schema, fmt=fmt, step_size=300):
+            assert len(next(iter(step.values()))) <= 300
+            w.write_arrays(step)
+        assert w.written == 1000
+    if fmt == "parquet":
+        assert ak.array_equal(ak.from_parquet(original), ak.from_parquet(copy))
+        return
+    with uproot.open(original) as a, uproot.open(copy) as b:
+        assert a[schema.tree].keys() == b[schema.tree].keys()
+        assert ak.array_equal(a[schema.tree].arrays(), b[schema.tree].arrays())
+        if schema.kind == "TTree":
+            assert a[schema.tree].typenames() == b[schema.tree].typenames()
 
 
 def test_existing_output_is_not_overwritten(tmp_path, ds_events):

@@ -11,6 +11,7 @@ appears under its name only once complete (:mod:`evmult.io.atomic`).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
@@ -125,7 +126,13 @@ class EventWriter:
 
     def write(self, events: Events) -> None:
         """Append ``events`` (MeV, as generated) in the input's units and layout."""
-        cols = _group_jagged(columns(events, self.schema), self.schema)
+        self.write_arrays(_group_jagged(columns(events, self.schema), self.schema))
+
+    def write_arrays(self, cols: dict[str, ak.Array | np.ndarray]) -> None:
+        """Append branches already in this writer's layout, as :func:`iterate_written` reads them back.
+
+        This copies files that an :class:`EventWriter` wrote (merging chunks) value for value.
+        """
         try:
             if self.fmt == "parquet":
                 self._write_parquet(cols)
@@ -133,7 +140,7 @@ class EventWriter:
                 self._write_root(cols)
         except OSError as exc:
             raise OutputError(f"writing {self.path} failed ({exc.strerror or exc})") from exc
-        self.written += len(events)
+        self.written += len(next(iter(cols.values()))) if cols else 0
 
     def _write_root(self, cols: dict[str, ak.Array | np.ndarray]) -> None:
         import uproot
@@ -188,3 +195,42 @@ def write_events(
     """Write ``events`` to ``path`` in one go (see :class:`EventWriter`)."""
     with EventWriter(path, schema, fmt=fmt, overwrite=overwrite) as writer:
         writer.write(events)
+
+
+def iterate_written(
+    path: str | os.PathLike[str], schema: Schema, *, fmt: str = "root", step_size: int = 262_144
+) -> Iterator[dict[str, ak.Array | np.ndarray]]:
+    """The branches of a file that an :class:`EventWriter` for ``schema`` wrote, ``step_size`` entries at a time.
+
+    Each step is in the layout :meth:`EventWriter.write_arrays` takes: flat branches as numpy
+    arrays, jagged ones as awkward arrays, a TTree collection as one record (its counter branch
+    is made again on writing).
+    """
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        with pq.ParquetFile(path) as handle:
+            for batch in handle.iter_batches(batch_size=step_size):
+                yield _layout(ak.from_arrow(batch))
+        return
+    import uproot
+
+    with uproot.open(path) as file:
+        tree = file[schema.tree]
+        if schema.kind == "RNTuple":
+            for step in tree.iterate(step_size=step_size):
+                yield _layout(step)
+            return
+        counters = {b.count_branch.name for b in tree.branches if b.count_branch is not None}
+        for step in tree.iterate(step_size=step_size, how="zip", library="ak"):
+            yield _layout(step, skip=counters)
+
+
+def _layout(step: ak.Array, *, skip: set[str] | frozenset[str] = frozenset()) -> dict[str, ak.Array | np.ndarray]:
+    out: dict[str, ak.Array | np.ndarray] = {}
+    for name in step.fields:
+        if name in skip:
+            continue
+        values = step[name]
+        out[name] = ak.to_numpy(values) if values.ndim == 1 and not values.fields else values
+    return out

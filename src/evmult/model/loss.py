@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 from torch.distributions import kl_divergence
 
 from evmult.model.vae import VAE
@@ -60,3 +61,21 @@ def vae_loss(
         mass = 0.5 * (penalty(px.mean).mean() + penalty(prior_draws).mean())
         total = total + weight * mass
     return LossTerms(total, reconstruction, kl, mass)
+
+
+class Objective(nn.Module):
+    """:func:`vae_loss` of ``vae`` as a module: ``objective(x, beta)`` gives the loss terms of a batch.
+
+    DistributedDataParallel averages over processes the gradients of what runs through the
+    ``forward`` of the module it wraps; :func:`vae_loss` calls the encoder, decoder and prior
+    directly, so training in several processes wraps this module rather than the VAE.
+    """
+
+    def __init__(self, vae: VAE, *, penalty: Penalty | None = None, weight: float = 0.0):
+        super().__init__()
+        self.vae = vae
+        self.penalty = penalty
+        self.weight = weight
+
+    def forward(self, x: torch.Tensor, beta: float) -> LossTerms:
+        return vae_loss(self.vae, x, beta=beta, penalty=self.penalty, weight=self.weight)

@@ -2,6 +2,12 @@
 
 The best weights (lowest validation loss) are restored at the end. A progress bar shows
 the epoch and the loss terms of the last epoch.
+
+In a job of several processes started by ``torchrun`` (see :mod:`evmult.distributed.training`)
+the same loop runs in each: the network is wrapped in DistributedDataParallel, each process
+takes its share of every epoch's batches and of the validation events, the loss terms are
+summed over the processes before any decision, and rank 0 alone shows progress and writes
+checkpoints.
 """
 
 from __future__ import annotations
@@ -21,14 +27,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from evmult.distributed import training as ranks
 from evmult.errors import TrainingError
-from evmult.model.loss import LossTerms, Penalty, vae_loss
+from evmult.model.loss import Objective, Penalty
 from evmult.model.vae import VAE
 
 #: Small samples get smaller batches, so that an epoch has at least this many steps ...
 MIN_STEPS = 20
 #: ... but never batches below this size.
 MIN_BATCH = 32
+#: The logged loss terms, as :meth:`evmult.model.loss.LossTerms.as_floats` names them.
+TERMS = ("loss", "rec", "kl", "mass")
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,9 @@ class TrainConfig:
     One is the default: batches of these small networks are too small to share among cores,
     and on a busy 2-core machine two threads were ten times slower than one
     (``benchmarks/threads.py``).
+
+    Under ``torchrun`` the settings hold per process: ``batch_size`` events per process and
+    step (the step averages over ``WORLD_SIZE`` times as many), ``threads`` per process.
     """
 
     epochs: int = 60
@@ -161,14 +173,22 @@ def _train(
     if n - n_val < 2:
         raise TrainingError(f"{n} events are too few to train on (need at least 3)")
     device = resolve_device(config.device)
+    rank, world, main = ranks.rank(), ranks.world_size(), ranks.is_main()
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", torch.cuda.current_device())  # this process's GPU
     generator = torch.Generator().manual_seed(config.seed)
     order = torch.randperm(n, generator=generator)
     data = torch.as_tensor(features, dtype=torch.float32)
     x_train, x_val = data[order[n_val:]].to(device), data[order[:n_val]].to(device)
+    x_val = x_val[rank::world]  # this process's validation events
     vae.to(device)
+    objective = Objective(vae, penalty=penalty, weight=weight)
     optimiser = torch.optim.Adam(vae.parameters(), lr=config.learning_rate)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5, patience=2)
-    batch = min(config.batch_size, max(MIN_BATCH, len(x_train) // MIN_STEPS))
+    per_process = len(x_train) // world
+    if per_process < 1:
+        raise TrainingError(f"{len(x_train)} training events are too few for {world} processes")
+    batch = min(config.batch_size, max(MIN_BATCH, per_process // MIN_STEPS), per_process)
     result = TrainResult()
     best, best_state, stale = math.inf, copy.deepcopy(vae.state_dict()), 0
     fingerprint = _fingerprint(features, config)
@@ -184,37 +204,45 @@ def _train(
         generator.set_state(state.generator_rng)
         best, best_state, stale = state.best, state.best_model, state.stale
         result.history, result.best_epoch, first = state.history, state.best_epoch, state.epoch + 1
+    step = ranks.replicate(objective, device)  # after resuming: it starts from rank 0's weights
     start = time.perf_counter()
-    bar = tqdm(range(first, config.epochs + 1), desc="training", unit="epoch", disable=not progress)
+    bar = tqdm(range(first, config.epochs + 1), desc="training", unit="epoch", disable=not (progress and main))
     for epoch in bar:
-        vae.train()
-        sums: dict[str, float] = {}
-        perm = torch.randperm(len(x_train), generator=generator).to(device)
+        step.train()
+        sums = dict.fromkeys(TERMS, 0.0)
+        perm = torch.randperm(len(x_train), generator=generator)
+        if world > 1:
+            perm = ranks.shard(perm, rank=rank, world=world)
+            # each process its own noise, seeded from the shared generator so that resuming continues alike
+            torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)) + rank)
+        perm = perm.to(device)
         n_batches = 0
         beta = config.beta * min(1.0, epoch / (config.kl_warmup + 1))
-        for i in range(0, len(x_train) - batch + 1, batch):
-            terms = vae_loss(vae, x_train[perm[i : i + batch]], beta=beta, penalty=penalty, weight=weight)
+        for i in range(0, len(perm) - batch + 1, batch):
+            terms = step(x_train[perm[i : i + batch]], beta)
             optimiser.zero_grad(set_to_none=True)
-            terms.total.backward()
+            terms.total.backward()  # through DistributedDataParallel: gradients averaged over processes
             torch.nn.utils.clip_grad_norm_(vae.parameters(), 100.0)
             optimiser.step()
             for k, v in terms.as_floats().items():
-                sums[k] = sums.get(k, 0.0) + v
+                sums[k] += v
             n_batches += 1
-        val = _evaluate(vae, x_val, batch, config.beta, penalty, weight)
-        record = {"epoch": float(epoch), **{k: v / n_batches for k, v in sums.items()}}
-        record.update({f"val_{k}": v for k, v in val.items()})
+        sums = ranks.sum_over_ranks({**sums, "batches": float(n_batches)})
+        val = ranks.sum_over_ranks({**_evaluate(objective, x_val, batch, config.beta), "events": float(len(x_val))})
+        record = {"epoch": float(epoch), **{k: sums[k] / sums["batches"] for k in TERMS}}
+        record.update({f"val_{k}": val[k] / val["events"] for k in TERMS})
+        val_loss = record["val_loss"]  # the same in every process: they all decide alike
         result.history.append(record)
-        if not math.isfinite(val["loss"]):
-            raise TrainingError(f"the loss became {val['loss']} at epoch {epoch}; lower --learning-rate")
-        scheduler.step(val["loss"])
+        if not math.isfinite(val_loss):
+            raise TrainingError(f"the loss became {val_loss} at epoch {epoch}; lower --learning-rate")
+        scheduler.step(val_loss)
         bar.set_postfix({k: f"{record[k]:.3g}" for k in ("loss", "rec", "kl", "mass", "val_loss")})
         if epoch > config.kl_warmup:  # while beta rises the loss changes meaning: no early stopping yet
-            if not math.isfinite(best) or val["loss"] < best - 1e-4 * abs(best):
-                best, best_state, stale, result.best_epoch = val["loss"], copy.deepcopy(vae.state_dict()), 0, epoch
+            if not math.isfinite(best) or val_loss < best - 1e-4 * abs(best):
+                best, best_state, stale, result.best_epoch = val_loss, copy.deepcopy(vae.state_dict()), 0, epoch
             else:
                 stale += 1
-        if checkpoint is not None:
+        if checkpoint is not None and main:
             ckpt.save(
                 checkpoint,
                 ckpt.TrainingState(
@@ -241,14 +269,12 @@ def _fingerprint(features: np.ndarray, config: TrainConfig) -> str:
 
 
 @torch.no_grad()
-def _evaluate(
-    vae: VAE, x: torch.Tensor, batch: int, beta: float, penalty: Penalty | None, weight: float
-) -> dict[str, float]:
-    vae.eval()
-    totals: dict[str, float] = {}
+def _evaluate(objective: Objective, x: torch.Tensor, batch: int, beta: float) -> dict[str, float]:
+    """The loss terms summed over the events of ``x``."""
+    objective.eval()
+    totals = dict.fromkeys(TERMS, 0.0)
     for i in range(0, len(x), batch):
         chunk = x[i : i + batch]
-        terms: LossTerms = vae_loss(vae, chunk, beta=beta, penalty=penalty, weight=weight)
-        for k, v in terms.as_floats().items():
-            totals[k] = totals.get(k, 0.0) + v * len(chunk)
-    return {k: v / len(x) for k, v in totals.items()}
+        for k, v in objective(chunk, beta).as_floats().items():
+            totals[k] += v * len(chunk)
+    return totals

@@ -146,10 +146,10 @@ class QuantileScaler:
         position = (np.clip(ndtr(z), p[0], p[-1]) - p[0]) * ((self.knots - 1) / (p[-1] - p[0]))
         lower = np.minimum(position.astype(np.intp), self.knots - 2)
         frac = position - lower
-        q = self.quantiles
-        columns = np.arange(q.shape[1])
-        q0 = q[lower, columns]
-        return q0 + frac * (q[lower + 1, columns] - q0)
+        knots = self.quantiles
+        columns = np.arange(knots.shape[1])
+        q0 = knots[lower, columns]
+        return q0 + frac * (knots[lower + 1, columns] - q0)
 
     def state(self) -> dict[str, Any]:
         assert self.quantiles is not None
