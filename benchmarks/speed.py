@@ -8,7 +8,8 @@ same machine:
   decoder noise in, features out), one CPU thread, at the best of several batch sizes;
 - ``sample``: :meth:`Synthesizer.sample_chunks`, events in memory (decoding, inverse scaling,
   inverse representation: four-momenta in MeV);
-- ``generate``: :func:`evmult.pipeline.generate`, end to end into a ROOT file on disk;
+- ``generate``: :func:`evmult.pipeline.generate`, end to end into a ROOT file on disk, with the
+  default zlib compression and with lz4;
 - ``pythia``: Pythia 8's own decay loop for the same decay (no detector, no reading back:
   the cheapest simulation there is, see :func:`evmult.samples.pythia.decay_rate`);
 
@@ -119,6 +120,9 @@ def main(argv: list[str] | None = None) -> None:
             "decoder": decoder,
             "sample": sample_rate(synth, args.events),
             "generate": generate(synth, args.events, Path(tmp) / "gen.root", progress=False, device="cpu").rate,
+            "generate_lz4": generate(
+                synth, args.events, Path(tmp) / "lz4.root", progress=False, device="cpu", compress="lz4"
+            ).rate,
             "pythia": decay_rate(DECAY, DS_TO_KKPI, 50_000),
         }
         print(json.dumps(rates), flush=True)
@@ -151,7 +155,8 @@ def table(results: dict[str, Any]) -> str:
     names = {
         "decoder": f"bare decoder forward pass (1 thread, batch {results['decoder_batch']:,})",
         "sample": "sample: decode + inverse transforms (events in memory)",
-        "generate": "generate: end to end into a ROOT file",
+        "generate": "generate: end to end into a ROOT file (zlib, the default)",
+        "generate_lz4": "generate: end to end into a ROOT file (--compression lz4)",
         "pythia": "Pythia 8 decays only (1 core)",
     }
     for key, name in names.items():

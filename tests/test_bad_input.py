@@ -138,6 +138,8 @@ CASES = [
     ("zero events asked", lambda f: ["generate", f["model"], "-n", "0"], 2, r"argument -n/--events: '0' must be a positive"),
     ("negative events asked", lambda f: ["generate", f["model"], "-n", "-5"], 2, r"argument -n/--events"),
     ("events not a number", lambda f: ["generate", f["model"], "-n", "abc"], 2, r"'abc' is not a number"),
+    ("unknown compression", lambda f: ["generate", f["model"], "-n", "10", "-o", f["d"] / "x.root", "--compression", "gzip"], 2, r"compression must be one of zlib, lz4, lzma, none"),
+    ("compression level out of range", lambda f: ["generate", f["model"], "-n", "10", "-o", f["d"] / "x.root", "--compression", "zlib:12"], 2, r"between 1 and 9, not 12"),
     ("factor not a number", lambda f: ["multiply", f["good"], "--decay", DS, "--factor", "ten"], 2,
      r"argument --factor: 'ten' is not a number"),
     ("negative factor", lambda f: ["multiply", f["good"], "--decay", DS, "--factor", "-2"], 2, r"argument --factor"),

@@ -66,6 +66,16 @@ def fraction(text: str) -> float:
     return value
 
 
+def compression_option(text: str) -> str:
+    from evmult.io.write import compression
+
+    try:
+        compression(text)
+    except EvmultError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def name_list(text: str) -> list[str]:
     return [t for t in (s.strip() for s in text.replace(" ", ",").split(",")) if t]
 
@@ -197,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["root", "parquet"], default="root", help="output format (default: root)")
     p.add_argument("--chunk-size", type=positive_int, default=262_144, help="events written at once")
     p.add_argument(
+        "--compression",
+        type=compression_option,
+        default="zlib:1",
+        metavar="ALGO[:LEVEL]",
+        help="ROOT compression: zlib (default, level 1), lz4 (several times faster to write), lzma or none",
+    )
+    p.add_argument(
         "--device",
         help="auto (CUDA when there is a GPU, else CPU), cpu or cuda (default: auto; with --workers or --scheduler "
         "cpu, so that every chunk is computed alike)",
@@ -267,6 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", help="report folder (figures, metrics.json, report.html)")
     p.add_argument("--save-model", help="also write the trained model here")
     p.add_argument("--format", choices=["root", "parquet"], default="root", help="output format (default: root)")
+    p.add_argument(
+        "--compression",
+        type=compression_option,
+        default="zlib:1",
+        metavar="ALGO[:LEVEL]",
+        help="ROOT compression: zlib (default, level 1), lz4 (several times faster to write), lzma or none",
+    )
     _model_options(p)
     _output_options(p)
     for command in sub.choices.values():  # --quiet after the command name too
@@ -375,7 +399,7 @@ def cmd_generate(args: argparse.Namespace, log: Any) -> None:
     synth = Synthesizer.load(args.model)
     summary = pipeline.generate(
         synth, args.events, args.output, seed=args.seed, fmt=args.format, chunk_size=args.chunk_size,
-        overwrite=args.overwrite, progress=not args.quiet, device=args.device or "auto",
+        overwrite=args.overwrite, progress=not args.quiet, device=args.device or "auto", compress=args.compression,
     )  # fmt: skip
     log(f"{summary.n:,} events written to {args.output} ({summary.rate:,.0f} events/s)")
 
@@ -474,7 +498,7 @@ def cmd_multiply(args: argparse.Namespace, log: Any) -> None:
     pipeline.multiply(
         spec, output=args.output, factor=float(factor), holdout=float(holdout), model=model, training=training,
         report=args.report, save_model=args.save_model, fmt=args.format, overwrite=args.overwrite,
-        progress=not args.quiet, log=log,
+        progress=not args.quiet, log=log, compress=args.compression,
     )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,8 +126,12 @@ def generate(
     progress: bool = True,
     schema: Schema | None = None,
     device: str = "auto",
+    compress: str = "zlib:1",
 ) -> GenerateSummary:
-    """Generate ``n`` events into ``output``, streamed chunk by chunk, keeping up to ``keep``."""
+    """Generate ``n`` events into ``output``, streamed chunk by chunk, keeping up to ``keep``.
+
+    ``compress`` is the ROOT compression, ``ALGORITHM[:LEVEL]`` (see :data:`evmult.io.write.COMPRESSIONS`).
+    """
     from tqdm import tqdm
 
     if n < 1:
@@ -138,15 +143,23 @@ def generate(
     n_kept = 0
     start = time.perf_counter()
     with (
-        EventWriter(output, schema, fmt=fmt, overwrite=overwrite) as writer,
+        EventWriter(output, schema, fmt=fmt, overwrite=overwrite, compress=compress) as writer,
         tqdm(total=n, desc="generating", unit="ev", unit_scale=True, disable=not progress) as bar,
+        # one chunk is written (and compressed, outside the GIL) while the next is generated;
+        # the pool is left, waiting for the last write, before the writer closes the file
+        ThreadPoolExecutor(max_workers=1) as pool,
     ):
+        writing: Future[None] | None = None
         for chunk in synth.sample_chunks(n, seed=seed, chunk_size=chunk_size, device=device):
-            writer.write(chunk)
+            if writing is not None:
+                writing.result()
+            writing = pool.submit(writer.write, chunk)
             if n_kept < keep:
                 kept.append(chunk.take(slice(0, keep - n_kept)))
                 n_kept += len(kept[-1])
             bar.update(len(chunk))
+        if writing is not None:
+            writing.result()
     seconds = time.perf_counter() - start
     return GenerateSummary(n, seconds, Path(output), Events.concatenate(kept) if kept else None)
 
@@ -213,6 +226,7 @@ def multiply(
     overwrite: bool = False,
     progress: bool = True,
     log: Log = _quiet,
+    compress: str = "zlib:1",
 ) -> MultiplySummary:
     """Split the input, train on one part, generate ``factor`` times the input size, validate on the other part."""
     if not np.isfinite(factor) or factor <= 0:
@@ -243,6 +257,7 @@ def multiply(
         keep=VALIDATION_CAP if report is not None else 0,
         overwrite=overwrite,
         progress=progress,
+        compress=compress,
     )
     log(f"{n_out:,} events written to {output} ({gen.rate:,.0f} events/s)")
     summary = MultiplySummary(len(events), len(train_part), len(held), n_out, result.seconds, gen.seconds)

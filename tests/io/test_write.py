@@ -134,3 +134,24 @@ def test_disk_full_is_reported_and_cleaned_up(tmp_path, ds_events, monkeypatch):
     with pytest.raises(OutputError, match="No space left on device"):
         write_events(out, ds_events, SCHEMA)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("compress", ["zlib:1", "lz4", "lzma:1", "none"])
+def test_every_compression_writes_a_file_that_reads_back_exactly(tmp_path, ds_events, ds_decay, compress):
+    out = tmp_path / "gen.root"
+    with EventWriter(out, SCHEMA, compress=compress) as w:
+        w.write(ds_events.take(slice(0, 2000)))
+    again, _, _ = read_events(InputSpec((str(out),), ds_decay))
+    np.testing.assert_array_equal(again.p4, ds_events.p4[:2000])
+    algorithm = uproot.open(out).file.compression
+    assert (
+        (algorithm is None or algorithm.level == 0)
+        if compress == "none"
+        else algorithm.name == compress.split(":")[0].upper()
+    )
+
+
+def test_bad_compression_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(OutputError, match="compression must be one of"):
+        EventWriter(tmp_path / "x.root", SCHEMA, compress="snappy")
+    assert list(tmp_path.iterdir()) == []
