@@ -5,7 +5,7 @@ The pipeline, one module or folder per step, data flowing downwards::
     read        evmult.io          ROOT (TTree, RNTuple) files -> Events (MeV) + input Schema
     describe    evmult.decay       "D_s+ -> K+ K- pi+" -> decay tree with PDG masses
     kinematics  evmult.physics     masses, momenta, angles on numpy arrays and torch tensors
-    represent   evmult.representations   Events <-> model features (cartesian, squared)
+    represent   evmult.representations   Events <-> model features (decay-frame, onshell, cartesian, squared)
     model       evmult.model       the VAE: encoder, decoder, prior, ELBO + mass term; trainer
     fit/sample  evmult.synthesizer representation + model + schema: fit, sample, save, load
     export      evmult.export      decoder + inverse transforms as one ONNX graph, for C++
