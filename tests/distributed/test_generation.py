@@ -17,24 +17,13 @@ from evmult import __version__, pipeline
 from evmult.cli import main
 from evmult.distributed.generation import MANIFEST, generate_distributed, merge, plan
 from evmult.errors import ConfigError, InputFileError, OutputError, TrainingError
-from evmult.io.branches import BranchMap
 from evmult.io.read import Schema
 from evmult.model import TrainConfig
 from evmult.synthesizer import BLOCK, ModelConfig, Synthesizer
+from tests.io.conftest import LHCB_SCHEMA as SCHEMA
 
 SEED = 7
 N = BLOCK + 700  # two chunks of the smallest size: one full block, and a short one
-SCHEMA = Schema(
-    "DecayTree",
-    "TTree",
-    BranchMap(
-        ("Kplus_{}", "Kminus_{}", "piplus_{}"),
-        ("PX", "PY", "PZ", "PE"),
-        masses=(("Ds_M", (0, 1, 2)),),
-        derived=(("piplus_PT", 2, "pt"),),
-    ),
-    {"Ds_M": "float32"},
-)
 
 
 def arrays(path: Path) -> dict[str, np.ndarray]:

@@ -7,6 +7,21 @@ import pytest
 import uproot
 
 from evmult.events import Events
+from evmult.io.branches import BranchMap
+from evmult.io.read import Schema
+
+#: An LHCb-style output layout: the three final-state particles, a stored mass and a derived pT.
+LHCB_SCHEMA = Schema(
+    "DecayTree",
+    "TTree",
+    BranchMap(
+        ("Kplus_{}", "Kminus_{}", "piplus_{}"),
+        ("PX", "PY", "PZ", "PE"),
+        masses=(("Ds_M", (0, 1, 2)),),
+        derived=(("piplus_PT", 2, "pt"),),
+    ),
+    {"Ds_M": "float32"},
+)
 
 
 def write_lhcb(path: Path, events: Events, *, scale: float = 1.0, extra: dict | None = None, tree="DecayTree") -> Path:

@@ -9,18 +9,7 @@ from evmult.io.atomic import atomic_path
 from evmult.io.branches import BranchMap
 from evmult.io.read import Schema
 from evmult.io.write import iterate_written
-
-SCHEMA = Schema(
-    "DecayTree",
-    "TTree",
-    BranchMap(
-        ("Kplus_{}", "Kminus_{}", "piplus_{}"),
-        ("PX", "PY", "PZ", "PE"),
-        masses=(("Ds_M", (0, 1, 2)),),
-        derived=(("piplus_PT", 2, "pt"),),
-    ),
-    {"Ds_M": "float32"},
-)
+from tests.io.conftest import LHCB_SCHEMA as SCHEMA
 
 
 def test_written_tuple_has_branches_and_recomputed_masses(tmp_path, ds_events, ds_decay):
