@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _results import prepare
 from evmult.decay import parse
 from evmult.events import Events
 from evmult.io import InputSpec, atomic_path, read_events
@@ -135,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, help="maximum epochs (default: evmult's)")
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
+    prepare(args.out, overwrite=args.overwrite)
 
     held, generated, info = train_all(args.sample, args.reuse, args.epochs)
     rows, markdown = table(held, generated)

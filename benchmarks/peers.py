@@ -25,14 +25,13 @@ import argparse
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from _results import prepare, save
 from evmult.decay import parse
 from evmult.events import Events
-from evmult.io import atomic_path
 from evmult.model import TrainConfig
 from evmult.representations import QuantileScaler, make
 from evmult.samples import SAMPLES
@@ -164,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", default="all", help="comma-separated subset: evmult,paper,gmm,kde,tvae,ctgan")
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    prepare(args.out, overwrite=args.overwrite)
     wanted = (
         set(args.methods.split(",")) if args.methods != "all" else {"evmult", "paper", "gmm", "kde", "tvae", "ctgan"}
     )
@@ -220,12 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     reference = compare(held, held, decay, classifier=False)["masses"]["Ds"]["reference"]
     pythia = decay_rate(DECAY, DS_TO_KKPI)
     markdown = table(rows, reference, pythia) + "".join(f"\n{n}\n" for n in notes)
-    print(markdown)
-    with atomic_path(args.out, overwrite=args.overwrite) as tmp:
-        tmp.mkdir()
-        (tmp / "results.md").write_text(markdown)
-        (tmp / "results.json").write_text(json.dumps({"rows": rows, "pythia_rate": pythia, "notes": notes}, indent=2))
-    print(f"written to {args.out}")
+    save(args.out, markdown, {"rows": rows, "pythia_rate": pythia, "notes": notes}, overwrite=args.overwrite)
 
 
 if __name__ == "__main__":

@@ -22,13 +22,11 @@ Prints the tables (the ones in docs/results.md) and writes them with all metrics
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 from typing import Any
 
+from _results import prepare, save
 from evmult.decay import parse
-from evmult.io import atomic_path
 from evmult.model import TrainConfig
 from evmult.representations import REPRESENTATIONS
 from evmult.samples import SAMPLES
@@ -101,17 +99,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    prepare(args.out, overwrite=args.overwrite)
     results = {
         name: run_sample(name, args.events, epochs=args.epochs, seed=args.seed) for name in args.samples.split(",")
     }
     markdown = "\n".join(table(name, r) for name, r in results.items())
-    print(markdown)
-    with atomic_path(args.out, overwrite=args.overwrite) as tmp:
-        tmp.mkdir()
-        (tmp / "results.md").write_text(markdown)
-        (tmp / "results.json").write_text(json.dumps(results, indent=2, default=float))
-    print(f"written to {args.out}")
+    save(args.out, markdown, results, overwrite=args.overwrite)
 
 
 if __name__ == "__main__":

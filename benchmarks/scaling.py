@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _results import prepare, save
 from evmult.decay import parse
-from evmult.io import atomic_path
 from evmult.model import TrainConfig
 from evmult.pipeline import generate
 from evmult.samples import SAMPLES
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=2, help="epochs per training (fixed, no early stopping)")
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    prepare(args.out, overwrite=args.overwrite)
 
     sample = SAMPLES["ds2kkpi"]
     decay = parse(sample.descriptor)
@@ -66,13 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     results = {"training": training, "generation": generation, "epochs": args.epochs,
                "pythia_seconds": pythia_seconds, "pythia_events": max(args.train)}  # fmt: skip
     markdown = table(results)
-    print(markdown)
-    with atomic_path(args.out, overwrite=args.overwrite) as out:
-        out.mkdir()
-        (out / "results.md").write_text(markdown)
-        (out / "results.json").write_text(json.dumps(results, indent=2))
-        plot(results, out / "scaling.png")
-    print(f"written to {args.out}")
+    save(args.out, markdown, results, overwrite=args.overwrite, extra=lambda out: plot(results, out / "scaling.png"))
 
 
 def table(results: dict[str, Any]) -> str:

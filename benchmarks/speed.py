@@ -39,8 +39,8 @@ from typing import Any
 
 import torch
 
+from _results import prepare, save
 from evmult.decay import parse
-from evmult.io import atomic_path
 from evmult.model import TrainConfig
 from evmult.pipeline import generate, validate
 from evmult.samples import SAMPLES
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--validate-events", type=int, default=1_000_000, help="events on each side of validation")
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    prepare(args.out, overwrite=args.overwrite)
 
     sample = SAMPLES["ds2kkpi"]
     synth = Synthesizer(parse(DECAY), model=ModelConfig(), training=TrainConfig(epochs=args.epochs, kl_warmup=1),
@@ -136,12 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     results = {"rates": rates, "decoder_batch": batch, "memory": memory, "cpus": os.cpu_count(),
                "torch": torch.__version__, "events": args.events, "validation": validation}  # fmt: skip
     markdown = table(results)
-    print(markdown)
-    with atomic_path(args.out, overwrite=args.overwrite) as out:
-        out.mkdir()
-        (out / "results.md").write_text(markdown)
-        (out / "results.json").write_text(json.dumps(results, indent=2))
-    print(f"written to {args.out}")
+    save(args.out, markdown, results, overwrite=args.overwrite)
 
 
 def table(results: dict[str, Any]) -> str:
