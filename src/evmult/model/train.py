@@ -53,8 +53,7 @@ class TrainConfig:
 
     ``threads`` is the number of CPU threads torch uses while training (0: torch's default).
     One is the default: batches of these small networks are too small to share among cores,
-    and on a busy 2-core machine two threads were ten times slower than one
-    (``benchmarks/threads.py``).
+    and one process per core (``torchrun``, or several jobs) uses a machine better than threads.
 
     Under ``torchrun`` the settings hold per process: ``batch_size`` events per process and
     step (the step averages over ``WORLD_SIZE`` times as many), ``threads`` per process.
