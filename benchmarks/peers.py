@@ -41,7 +41,9 @@ from evmult.validate import compare
 from evmult.validate.amplification import amplification
 
 DECAY = "D_s+ -> K+ K- pi+"
-PAPER = ModelConfig(representation="cartesian", latent_dim=8, scaling="standard", decoder_noise=False)
+PAPER = ModelConfig(
+    representation="cartesian", latent_dim=8, scaling="standard", decoder_noise=False, calibration=False
+)
 
 
 class FeatureModel:

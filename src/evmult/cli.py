@@ -151,6 +151,13 @@ def _model_options(p: argparse.ArgumentParser) -> None:
         help="generate draws of p(x|z) (default) or, with --no-decoder-noise, its mean only",
     )
     g.add_argument(
+        "--calibration",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="map each generated feature onto its training distribution after training (default), "
+        "or with --no-calibration leave the VAE's draws as they are",
+    )
+    g.add_argument(
         "--recompute-energies",
         action="store_true",
         default=None,

@@ -5,7 +5,7 @@ The graph is the generation path of :meth:`Synthesizer.sample_chunks` after the 
     z      (batch, latent_dim)   float32, standard normal
     noise  (batch, n_features)   float32, standard normal; only for models with decoder noise
       -> decoder: mean of p(x | z), plus its width times noise       (float32, as trained)
-      -> scaler inverse -> representation inverse                    (float64 from here on)
+      -> marginal calibration -> scaler inverse -> representation inverse   (float64 from here on)
     p4     (batch, n_final, 4)   float64, (E, px, py, pz) per final-state particle in MeV
     extras (batch, n_extras)     float64, the extra variables; only for models with extras
 
@@ -15,7 +15,8 @@ ONNX has no ``searchsorted`` and onnxruntime evaluates ``Erf``, ``Atan`` and ``S
 only, so three functions are rebuilt here from operations it runs in float64: the normal CDF and
 the arctangent from the rational approximations of Cephes (those of ``scipy.special``), sinh from
 exponentials; the quantile inverse indexes its equally spaced probabilities directly, as the numpy
-path of :class:`~evmult.representations.QuantileScaler` does. They agree with torch and scipy to
+path of :class:`~evmult.representations.QuantileScaler` does (and the calibration its equally
+spaced grid). They agree with torch and scipy to
 about one unit in the last place.
 """
 
@@ -152,6 +153,8 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor, noise: torch.Tensor | None = None) -> Any:
         x = self.vae.generate(z, noise=noise).double()
+        if self.synth.calibration is not None:
+            x = self.synth.calibration.apply(x)
         with Portable():
             features = self.quantile(x) if self.quantile is not None else self.synth.scaler.inverse(x)
             p4 = self.synth.representation.inverse(features[:, : self.n_kinematic])
@@ -190,6 +193,7 @@ def metadata(synth: Synthesizer) -> dict[str, str]:
         "extras_dtypes": json.dumps({name: dtypes[name] for name in names if name in dtypes}),
         "representation": synth.representation.name,
         "scaling": synth.scaler.kind,
+        "calibration": json.dumps(synth.calibration is not None),
         "schema": json.dumps(synth.schema.to_dict() if synth.schema else None),
     }
 

@@ -35,15 +35,19 @@ from evmult.model import VAE, TrainConfig, TrainResult, train
 from evmult.model.train import resolve_device, threads
 from evmult.physics import signed_mass
 from evmult.representations import SCALERS, Representation, Scaler, make, scaler_from_state
+from evmult.representations.calibration import MarginalCalibration
 from evmult.representations.extras import ExtraTransform, parse_extras
 
 FORMAT = "evmult-model"
-FORMAT_VERSION = 1
+#: 2: models carry a marginal calibration (files of format 1, without one, still load).
+FORMAT_VERSION = 2
 #: Latent points are drawn in blocks of this size, each from its own seed, so that the
 #: events for a seed do not depend on how generation is split into chunks.
 BLOCK = 65_536
 #: Events per decoder pass on a CPU (the seeds are per BLOCK, so this does not change the events).
 DECODE_STEP = 4096
+#: Decoder draws measured for the marginal calibration: eight per training event, within these bounds.
+CALIBRATION_DRAWS = (4 * BLOCK, 16 * BLOCK)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,10 @@ class ModelConfig:
         decoder_noise: generate draws from p(x|z), the model's distribution, rather than the
             mean of p(x|z) alone. Without the noise, whatever the latent space does not carry
             is missing from the generated events.
+        calibration: after training, map each generated feature monotonically onto its
+            training distribution (:mod:`evmult.representations.calibration`): the VAE's draws
+            are under-dispersed, and every mass the representation models (the mother's, each
+            intermediate's) would come out too narrow.
         recompute_energies: set input energies from the three-momenta and PDG masses; the
             exact representations refuse input off its mass shell otherwise.
         extra_transforms: forced transforms of extra variables, ``"name:log"`` (otherwise
@@ -75,6 +83,7 @@ class ModelConfig:
     mass_term_particles: bool = False
     scaling: str = "quantile"
     decoder_noise: bool = True
+    calibration: bool = True
     recompute_energies: bool = False
     extra_transforms: tuple[str, ...] = ()
 
@@ -157,6 +166,7 @@ class Synthesizer:
         _, forced = parse_extras(self.model_config.extra_transforms)
         self.extras = ExtraTransform(schema.extras if schema else (), forced)
         self.vae: VAE | None = None
+        self.calibration: MarginalCalibration | None = None
         self.result: TrainResult | None = None
         self.n_train = 0
 
@@ -201,7 +211,48 @@ class Synthesizer:
         )  # fmt: skip
         self.vae.to("cpu")
         self.n_train = len(events)
+        self.calibration = None
+        if cfg.calibration:
+            self.calibration = self._calibrate(x)
         return self.result
+
+    def _calibrate(self, x: np.ndarray) -> MarginalCalibration:
+        """The marginal calibration of the trained decoder against the scaled training features ``x``."""
+        lo, hi = CALIBRATION_DRAWS
+        n = int(min(max(8 * len(x), lo), hi))
+        seed = self.training.seed + 2**40  # a stream of its own, apart from every generation seed
+        assert self.vae is not None
+        self.vae.eval()
+        with threads(self.training.threads):
+            draws = np.concatenate([self._decode(seed, b, min(BLOCK, n - b * BLOCK)) for b in range(-(-n // BLOCK))])
+        return MarginalCalibration.fit(draws, x)
+
+    def _decode(self, seed: int, block: int, size: int, device: torch.device | None = None) -> np.ndarray:
+        """Decoder output (scaled features, before calibration) of the first ``size`` events of ``block`` of ``seed``.
+
+        One random stream for the latent points, one for the decoder noise: the first k events of
+        a block are the same whatever its size, so ``sample(k)`` is a prefix of ``sample(n)``.
+        """
+        vae = self.vae
+        assert vae is not None
+        dev = device or torch.device("cpu")
+        z = torch.randn(size, vae.latent_dim, generator=torch.Generator().manual_seed(_seed(seed, block, 0)))
+        noise = None
+        if self.model_config.decoder_noise:
+            noise = torch.randn(size, vae.n_features, generator=torch.Generator().manual_seed(_seed(seed, block, 1)))
+        # on a CPU, passes over a few thousand events keep the layers' activations in cache:
+        # about 1.7 times the rate of one pass over the whole block
+        step = DECODE_STEP if dev.type == "cpu" else size
+        with torch.inference_mode():
+            x = torch.cat([
+                vae.generate(z[i : i + step].to(dev), noise=None if noise is None else noise[i : i + step].to(dev))
+                for i in range(0, size, step)
+            ])  # fmt: skip
+        return x.cpu().numpy().astype(np.float64)
+
+    def _unscale(self, y: np.ndarray) -> np.ndarray:
+        """Decoder output -> features in the representation's units: calibration, then the scaler's inverse."""
+        return self.scaler.inverse(y if self.calibration is None else self.calibration.apply(y))
 
     def _features(self, events: Events) -> np.ndarray:
         kinematic = self.representation.forward(events)
@@ -251,30 +302,10 @@ class Synthesizer:
             raise ConfigError(f"generation can start only at a multiple of {BLOCK} events, not at {start}")
         first = start // BLOCK
         dev = resolve_device(device)
-        vae = self.vae.to(dev).eval()
-        noisy = self.model_config.decoder_noise
+        self.vae.to(dev).eval()
 
         def decode(block: int) -> np.ndarray:
-            size = min(BLOCK, n - block * BLOCK)
-            # one stream for the latent points, one for the decoder noise: the first k events of a
-            # block are the same whatever its size, so sample(k) is a prefix of sample(n)
-            z = torch.randn(
-                size, vae.latent_dim, generator=torch.Generator().manual_seed(_seed(seed, first + block, 0))
-            )
-            noise = None
-            if noisy:
-                noise = torch.randn(
-                    size, vae.n_features, generator=torch.Generator().manual_seed(_seed(seed, first + block, 1))
-                )
-            # on a CPU, passes over a few thousand events keep the layers' activations in cache:
-            # about 1.7 times the rate of one pass over the whole block
-            step = DECODE_STEP if dev.type == "cpu" else size
-            with torch.inference_mode():
-                x = torch.cat([
-                    vae.generate(z[i : i + step].to(dev), noise=None if noise is None else noise[i : i + step].to(dev))
-                    for i in range(0, size, step)
-                ])  # fmt: skip
-            return x.cpu().numpy().astype(np.float64)
+            return self._decode(seed, first + block, min(BLOCK, n - block * BLOCK), dev)
 
         # the network decodes the next blocks on one core while this thread turns the previous
         # ones into events (and the caller writes them) on the other
@@ -287,7 +318,7 @@ class Synthesizer:
                 x = ahead.popleft().result()
                 if block + 2 < blocks:
                     ahead.append(pool.submit(decode, block + 2))
-                pending.append(self.scaler.inverse(x))
+                pending.append(self._unscale(x))
                 have += len(x)
                 while have >= chunk_size or (have and block == blocks - 1):
                     joined = np.concatenate(pending)
@@ -309,6 +340,7 @@ class Synthesizer:
             "training": dataclasses.asdict(self.training),
             "representation": {"name": self.representation.name, "state": self.representation.state()},
             "scaler": self.scaler.state(),
+            "calibration": self.calibration.state() if self.calibration else None,
             "latent_dim": self.vae.latent_dim if self.vae else None,
             "feature_names": self.representation.feature_names + list(self.extras.names),
             "extras": self.extras.state(),
@@ -342,6 +374,7 @@ class Synthesizer:
         model = ModelConfig(
             **{
                 **fields,
+                "calibration": meta.get("calibration") is not None,  # format 1 had none
                 "hidden": tuple(fields["hidden"]),
                 "extra_transforms": tuple(fields.get("extra_transforms", ())),
             }
@@ -351,6 +384,8 @@ class Synthesizer:
             synth.schema = Schema.from_dict(meta["schema"])
         synth.representation.load_state(meta["representation"]["state"])
         synth.scaler = scaler_from_state(meta["scaler"])
+        if meta.get("calibration"):
+            synth.calibration = MarginalCalibration.from_state(meta["calibration"])
         synth.extras = ExtraTransform.from_state(meta.get("extras", {"names": [], "kinds": {}}))
         synth.vae = VAE(len(meta["feature_names"]), latent_dim=int(meta["latent_dim"]), hidden=model.hidden)
         try:

@@ -115,10 +115,7 @@ class QuantileScaler:
         return np.linspace(self.EDGE, 1.0 - self.EDGE, self.knots)
 
     def fit(self, features: np.ndarray) -> QuantileScaler:
-        q = np.quantile(features, np.linspace(0.0, 1.0, self.knots), axis=0)
-        # repeated values (a feature fixed for many events) would make F ill-defined: spread them
-        scale = np.maximum(q[-1] - q[0], 1e-12)
-        self.quantiles = np.maximum.accumulate(q + np.arange(self.knots)[:, None] * 1e-12 * scale, axis=0)
+        self.quantiles = strictly_increasing(np.quantile(features, np.linspace(0.0, 1.0, self.knots), axis=0))
         return self
 
     def forward(self, features: np.ndarray) -> np.ndarray:
@@ -158,6 +155,16 @@ class QuantileScaler:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> QuantileScaler:
         return cls(np.asarray(state["quantiles"], dtype=np.float64).T)
+
+
+def strictly_increasing(q: np.ndarray) -> np.ndarray:
+    """Quantiles (K, D) made strictly increasing down each column.
+
+    Repeated values (a feature fixed for many events) would leave the distribution function
+    ill-defined between them: they are spread by a hair (1e-12 of the column's range per step).
+    """
+    scale = np.maximum(q[-1] - q[0], 1e-12)
+    return np.maximum.accumulate(q + np.arange(len(q))[:, None] * 1e-12 * scale, axis=0)
 
 
 def _interp_torch(x: Any, xp: Any, fp: Any) -> Any:
