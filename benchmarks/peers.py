@@ -136,7 +136,7 @@ def measure(name: str, fit: Callable[[], None], sample: Callable[[int, int], Eve
         "train_seconds": train_seconds,
         "events_per_second": rate,
     }
-    print(f"{name}: AUC {row['auc']:.3f}, G(10x) {row['amplification_10x']:.2f}, {train_seconds:.0f} s", flush=True)
+    print(f"{name}: AUC {row['auc']:.3f}, G(10x) {row['amplification_10x']:.2g}, {train_seconds:.0f} s", flush=True)
     return row
 
 
@@ -151,7 +151,7 @@ def table(rows: list[dict[str, Any]], reference: dict[str, Any], pythia: float) 
         lines.append(
             f"| {r['method']} | {r['auc']:.3f} | {r['ds_median']:.1f} / {r['ds_sigma']:.3g} | "
             f"{r['negative_fraction']:.1%} | {r['worst_ks_ratio']:.3g} | {r['worst_w1_ratio']:.3g} | "
-            f"{r['memorisation_ratio']:.2f} | {r['amplification_10x']:.2f} | {r['train_seconds']:.0f} | "
+            f"{r['memorisation_ratio']:.2f} | {r['amplification_10x']:.2g} | {r['train_seconds']:.0f} | "
             f"{r['events_per_second']:,.0f} |"
         )
     return "\n".join(lines) + "\n"
