@@ -11,6 +11,7 @@ import pytest
 import uproot
 
 from evmult.cli import main
+from tests.conftest import toy_events
 from tests.io.conftest import write_lhcb
 
 DS = "D_s+ -> K+ K- pi+"
@@ -51,6 +52,19 @@ def test_train_generate_validate_steps(tmp_path, tuple_file, capsys):
     assert uproot.open(gen)["DecayTree"].num_entries == 2500
     assert run(["validate", gen, tuple_file, "--model", model, "--report", report], capsys)[0] == 0
     assert (report / "report.html").exists()
+
+
+def test_amplification_command(tmp_path, tuple_file, ds_decay, capsys):
+    model, report = tmp_path / "ds.model", tmp_path / "amp"
+    truth = write_lhcb(tmp_path / "truth.root", toy_events(ds_decay, 20_000, seed=9))
+    assert run(["train", tuple_file, "--decay", DS, "-o", model, *FAST], capsys)[0] == 0
+    code, err = run(["amplification", model, "--truth", truth, "--report", report, "--events", "8000"], capsys)
+    assert code == 0, err
+    result = json.loads((report / "amplification.json").read_text())
+    assert result["n_train"] > 0 and result["amplification"][-1][0] == 8000
+    gains = [row["G"] for row in result["per_observable"]]
+    assert len(gains) == len(result["observables"]) and gains == sorted(gains)
+    assert (report / "amplification.png").stat().st_size > 0
 
 
 def test_config_file_drives_a_run(tmp_path, tuple_file, capsys):

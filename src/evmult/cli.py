@@ -477,7 +477,10 @@ def cmd_amplification(args: argparse.Namespace, log: Any) -> None:
     n = args.events or 10 * synth.n_train
     result = pipeline.amplify(synth, truth, args.report, n_generated=n, seed=args.seed, overwrite=args.overwrite)
     for n_gen, n_equiv, gain in result["amplification"]:
-        log(f"{int(n_gen):>10,} generated events are worth {n_equiv:>12,.0f} truth events: G = {gain:.2f}")
+        log(f"{int(n_gen):>10,} generated events are worth {n_equiv:>12,.0f} truth events: G = {gain:.2g}")
+    ranked = result["per_observable"]
+    log("per observable, worst first: " + ", ".join(f"{r['observable']} G = {r['G']:.2g}" for r in ranked[:3])
+        + f"; best: {ranked[-1]['observable']} G = {ranked[-1]['G']:.2g}")  # fmt: skip
     log(f"written to {args.report}")
 
 

@@ -67,3 +67,15 @@ def test_amplification_of_a_perfect_and_of_a_copying_generator(decay, toy):
     copies = Events(np.tile(training.p4, (20, 1, 1)), training.names)
     copying = amplification(copies, truth, decay, n_train=n_train, repeats=3)
     assert copying["amplification"][-1][2] < 2  # copies add nothing: G stays near 1
+
+
+@pytest.mark.slow
+def test_amplification_names_the_observable_that_loses_the_worth(decay, toy):
+    truth = toy(200_000, seed=1, smear=3.0)
+    generated = toy(40_000, seed=2, smear=3.0)
+    p4 = generated.p4.copy()
+    p4[:, 2, 1] += 300.0  # the pion's px shifted by 300 MeV: that and the masses built with it are off
+    result = amplification(Events(p4, generated.names), truth, decay, n_train=2_000, repeats=2)
+    ranking = [row["observable"] for row in result["per_observable"]]
+    assert set(ranking[:3]) == {"m(Ds)", "Ds: m(Kminus piplus)", "piplus_PX"}
+    assert result["per_observable"][0]["G"] < 1 < result["per_observable"][-1]["G"]

@@ -31,14 +31,19 @@ def quantile_edges(truth: np.ndarray, n_quantiles: int) -> np.ndarray:
     return np.nanquantile(truth, np.linspace(0, 1, n_quantiles + 1)[1:-1], axis=0)
 
 
-def quantile_mse(x: np.ndarray, edges: np.ndarray) -> float:
-    """Quantile MSE of a sample ``x`` (n, D), averaged over its D observables."""
+def quantile_mses(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Quantile MSE of a sample ``x`` (n, D) in each of its D observables."""
     n_q = len(edges) + 1
-    total = 0.0
+    out = np.empty(x.shape[1])
     for j in range(x.shape[1]):
         counts = np.bincount(np.searchsorted(edges[:, j], x[:, j]), minlength=n_q)
-        total += float(np.mean((counts / len(x) - 1.0 / n_q) ** 2))
-    return total / x.shape[1]
+        out[j] = np.mean((counts / len(x) - 1.0 / n_q) ** 2)
+    return out
+
+
+def quantile_mse(x: np.ndarray, edges: np.ndarray) -> float:
+    """Quantile MSE of a sample ``x`` (n, D), averaged over its D observables."""
+    return float(np.mean(quantile_mses(x, edges)))
 
 
 def amplification(
@@ -58,7 +63,9 @@ def amplification(
 
     Returns:
         ``truth_curve`` and ``generated_curve`` (lists of ``[n, mse]``), and ``amplification``:
-        per generated size ``[n_gen, n_equiv, G]``; ``observables`` used; ``n_train``.
+        per generated size ``[n_gen, n_equiv, G]``; ``per_observable``: ``n_equiv`` and ``G`` of
+        each observable alone at the largest generated size, worst first; ``observables`` used;
+        ``n_train``.
     """
     rng = np.random.default_rng(seed)
     xt, names = features(truth, decay)
@@ -68,19 +75,29 @@ def amplification(
     defining, curve_pool = xt[order[: len(xt) // 2]], xt[order[len(xt) // 2 :]]
     edges = quantile_edges(defining, n_quantiles)
 
-    def curve(pool: np.ndarray, sizes: np.ndarray) -> list[list[float]]:
+    def curve(pool: np.ndarray, sizes: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """Per-observable quantile MSE (averaged over ``repeats`` subsets) at each size."""
         out = []
         for n in sizes:
-            values = [quantile_mse(pool[rng.choice(len(pool), int(n), replace=False)], edges) for _ in range(repeats)]
-            out.append([float(n), float(np.mean(values))])
+            values = [quantile_mses(pool[rng.choice(len(pool), int(n), replace=False)], edges) for _ in range(repeats)]
+            out.append((int(n), np.mean(values, axis=0)))
         return out
 
     truth_sizes = np.unique(np.geomspace(min(1000, len(curve_pool)), len(curve_pool), 8).astype(int))
     gen_sizes = np.unique(np.geomspace(min(1000, len(xg)), len(xg), 8).astype(int))
-    truth_curve, gen_curve = curve(curve_pool, truth_sizes), curve(xg, gen_sizes)
+    truth_mses, gen_mses = curve(curve_pool, truth_sizes), curve(xg, gen_sizes)
+    truth_curve = [[float(n), float(m.mean())] for n, m in truth_mses]
+    gen_curve = [[float(n), float(m.mean())] for n, m in gen_mses]
     # the truth curve follows c / n; fit c on its points and read n_equiv = c / MSE
     c = float(np.exp(np.mean([np.log(n * m) for n, m in truth_curve])))
     amp = [[n, c / m, c / m / n_train] for n, m in gen_curve]
+    # the same per observable, at the largest generated size: where the model loses its worth
+    c_j = np.exp(np.mean([np.log(n * m) for n, m in truth_mses], axis=0))
+    last = gen_mses[-1][1]
+    per_observable: list[dict[str, Any]] = [
+        {"observable": names[j], "n_equiv": float(c_j[j] / last[j]), "G": float(c_j[j] / last[j] / n_train)}
+        for j in np.argsort(c_j / last)
+    ]
     return {
         "observables": names,
         "n_quantiles": n_quantiles,
@@ -89,6 +106,7 @@ def amplification(
         "truth_curve": truth_curve,
         "generated_curve": gen_curve,
         "amplification": amp,
+        "per_observable": per_observable,
     }
 
 
