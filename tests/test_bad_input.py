@@ -121,6 +121,8 @@ CASES = [
     ("masses forbid the decay", lambda f: ["train", f["good"], "--decay", "D0 -> K+ K- K+ K-"], 1, r"is forbidden"),
     ("charge not conserved", lambda f: ["train", f["good"], "--decay", "D_s+ -> K+ K- pi-", "--branches",
                                         "Kplus_{},Kminus_{},piplus_{}", *TINY], 0, r"model written to"),
+    ("chain with a particle the file lacks", lambda f: ["train", f["good"], "--decay", "D_s*+ -> (D_s+ -> K+ K- pi+) gamma"],
+     1, r"branch gamma_PX not found in tree 'DecayTree' of .*good\.root"),
     ("no decay given", lambda f: ["train", f["good"]], 1, r"no decay given"),
     ("zero events after selection", lambda f: ["train", _delphes(f), "--decay", "Z0 -> mu+ mu-", "--branches",
                                                "Muon_{}[7],Muon_{}[8]"], 1,
