@@ -133,6 +133,7 @@ def measure(name: str, fit: Callable[[], None], sample: Callable[[int, int], Eve
         "worst_w1_ratio": m["floor"]["worst_w1"]["ratio"],
         "memorisation_ratio": m["memorisation"]["ratio"],
         "amplification_10x": amp["amplification"][-1][2],
+        "amplification_per_observable": amp["per_observable"],
         "train_seconds": train_seconds,
         "events_per_second": rate,
     }
@@ -140,18 +141,28 @@ def measure(name: str, fit: Callable[[], None], sample: Callable[[int, int], Eve
     return row
 
 
+def _per_variable(row: dict[str, Any]) -> str:
+    """Worst (with its name), median and best amplification factor of single variables."""
+    per = row.get("amplification_per_observable")
+    if not per:
+        return "–"
+    gains = [p["G"] for p in per]
+    return f"{gains[0]:.2g} ({per[0]['observable']}), {float(np.median(gains)):.2g}, {gains[-1]:.2g}"
+
+
 def table(rows: list[dict[str, Any]], reference: dict[str, Any], pythia: float) -> str:
     head = ("method", "AUC", "m(D_s) median / σ_IQR [MeV]", "mass < 0", "worst KS / floor", "worst W1 / floor",
-            "DCR ratio", "G at 10x", "training [s]", "events/s")  # fmt: skip
+            "DCR ratio", "G at 10x", "G per variable: worst, median, best", "training [s]", "events/s")  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     floor = rows[0]["auc_floor"] if rows else float("nan")
     lines.append(f"| held-out Pythia (floor) | {floor:.3f} | {reference['median']:.1f} / {reference['sigma_iqr']:.1f} "
-                 f"| 0.0% | 1 | 1 | 1 | – | – | {pythia:,.0f} (Pythia, decays only) |")  # fmt: skip
+                 f"| 0.0% | 1 | 1 | 1 | – | – | – | {pythia:,.0f} (Pythia, decays only) |")  # fmt: skip
     for r in rows:
         lines.append(
             f"| {r['method']} | {r['auc']:.3f} | {r['ds_median']:.1f} / {r['ds_sigma']:.3g} | "
             f"{r['negative_fraction']:.1%} | {r['worst_ks_ratio']:.3g} | {r['worst_w1_ratio']:.3g} | "
-            f"{r['memorisation_ratio']:.2f} | {r['amplification_10x']:.2g} | {r['train_seconds']:.0f} | "
+            f"{r['memorisation_ratio']:.2f} | {r['amplification_10x']:.2g} | {_per_variable(r)} | "
+            f"{r['train_seconds']:.0f} | "
             f"{r['events_per_second']:,.0f} |"
         )
     return "\n".join(lines) + "\n"
