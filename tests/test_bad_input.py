@@ -87,6 +87,17 @@ def _cms(files: dict[str, Path]) -> Path:
     return real_file("cms_dimuon_zmumu.root", files["d"])
 
 
+def _cms_copy(files: dict[str, Path]) -> Path:
+    (files["d"] / "copy").mkdir(exist_ok=True)
+    return real_file("cms_dimuon_zmumu.root", files["d"] / "copy")
+
+
+def _own_folder(files: dict[str, Path]) -> Path:
+    (files["d"] / "mine").mkdir(exist_ok=True)
+    (files["d"] / "mine" / "notes.txt").write_text("the user's own")
+    return files["d"] / "mine"
+
+
 def _delphes(files: dict[str, Path]) -> Path:
     return real_file("delphes_hzz_4lepton.root", files["d"])
 
@@ -123,6 +134,14 @@ CASES = [
                                         "Kplus_{},Kminus_{},piplus_{}", *TINY], 0, r"model written to"),
     ("chain with a particle the file lacks", lambda f: ["train", f["good"], "--decay", "D_s*+ -> (D_s+ -> K+ K- pi+) gamma"],
      1, r"branch gamma_PX not found in tree 'DecayTree' of .*good\.root"),
+    ("the same input twice", lambda f: ["train", f["good"], f["good"], "--decay", DS], 1, r"good\.root is given twice as input"),
+    ("output is the input", lambda f: ["multiply", f["good"], "--decay", DS, "--save-model", f["good"], "--overwrite"],
+     1, r"output .*good\.root would replace the input"),
+    ("two outputs at one path", lambda f: ["multiply", f["good"], "--decay", DS, "--report", f["d"] / "same",
+                                           "--save-model", f["d"] / "same"], 1, r"two outputs would be written to .*same"),
+    ("a folder of one's own as output", lambda f: ["multiply", f["good"], "--decay", DS, "--report", _own_folder(f),
+                                                   "--overwrite", *TINY], 1, r"mine is a folder evmult did not write"),
+    ("seed out of range", lambda f: ["generate", f["model"], "-n", "10", "--seed", "-1"], 2, r"must be between 0 and 2\*\*63"),
     ("no decay given", lambda f: ["train", f["good"]], 1, r"no decay given"),
     ("zero events after selection", lambda f: ["train", _delphes(f), "--decay", "Z0 -> mu+ mu-", "--branches",
                                                "Muon_{}[7],Muon_{}[8]"], 1,
@@ -146,7 +165,7 @@ CASES = [
      r"argument --factor: 'ten' is not a number"),
     ("negative factor", lambda f: ["multiply", f["good"], "--decay", DS, "--factor", "-2"], 2, r"argument --factor"),
     ("unknown units", lambda f: ["train", f["good"], "--decay", DS, "--units", "keV"], 2, r"argument --units"),
-    ("model file from another decay", lambda f: ["validate", _cms(f), _cms(f), "--model", f["model"], "--report",
+    ("model file from another decay", lambda f: ["validate", _cms(f), _cms_copy(f), "--model", f["model"], "--report",
                                                  f["d"] / "rep"], 1,
      r"tree 'DecayTree' not found in .*cms_dimuon_zmumu\.root; trees there: events"),
     ("corrupted model checksum", lambda f: ["generate", f["damaged_model"], "-n", "10"], 1,

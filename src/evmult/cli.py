@@ -46,6 +46,17 @@ def positive_int(text: str) -> int:
     return int(value)
 
 
+def seed_int(text: str) -> int:
+    """A random seed: a whole number from 0 to 2**63 - 1 (what every generator here accepts)."""
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"'{text}' must be between 0 and 2**63 - 1")
+    return value
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -171,7 +182,7 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     t.add_argument("--validation-fraction", type=fraction, help="share of training events for early stopping")
     t.add_argument("--beta", type=float, help="weight of the KL term (default: 1)")
     t.add_argument("--kl-warmup", type=int, help="epochs over which the KL weight rises from 0 to beta (default: 10)")
-    t.add_argument("--seed", type=int, help="random seed (default: 1)")
+    t.add_argument("--seed", type=seed_int, help="random seed (default: 1)")
     t.add_argument("--device", help="auto (CUDA when there is a GPU, else CPU), cpu or cuda (default: auto)")
     t.add_argument("--threads", type=int, help="CPU threads for training, 0 for torch's default (default: 1)")
 
@@ -196,9 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "sample", help="make a demo sample with Pythia 8", description="Make a demo sample with Pythia 8."
     )
-    p.add_argument("name", choices=sorted(SAMPLES), help="; ".join(f"{k}: {v.description}" for k, v in SAMPLES.items()))
+    described = "; ".join(f"{k}: {v.description}" for k, v in SAMPLES.items())
+    p.add_argument("name", choices=sorted(SAMPLES), help=described.replace("%", "%%"))  # argparse formats help with %
     p.add_argument("-n", "--events", type=positive_int, required=True, help="number of decays")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    p.add_argument("--seed", type=seed_int, default=1, help="random seed (default: 1)")
     _output_options(p)
 
     p = sub.add_parser("train", help="train a model on ROOT files", description="Train a VAE on a decay sample.")
@@ -210,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="generate events with a trained model", description="Generate events.")
     p.add_argument("model", help="model file written by 'evmult train'")
     p.add_argument("-n", "--events", type=positive_int, required=True, help="number of events")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    p.add_argument("--seed", type=seed_int, default=1, help="random seed (default: 1)")
     p.add_argument("--format", choices=["root", "parquet"], default="root", help="output format (default: root)")
     p.add_argument("--chunk-size", type=positive_int, default=262_144, help="events written at once")
     p.add_argument(
@@ -266,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model file written by 'evmult train' or 'multiply --save-model'")
     p.add_argument("--truth", required=True, help="large simulated sample (e.g. 'evmult sample' with another seed)")
     p.add_argument("-n", "--events", type=positive_int, help="generated events (default: 10 x the training size)")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    p.add_argument("--seed", type=seed_int, default=1, help="random seed (default: 1)")
     p.add_argument("--report", required=True, help="output folder for amplification.json and amplification.png")
     p.add_argument("--overwrite", action="store_true", help="replace a folder that exists")
 
@@ -361,7 +373,54 @@ def _configs(args: argparse.Namespace, cfg: dict[str, dict[str, Any]]) -> tuple[
 
 
 def _files(args: argparse.Namespace, cfg: dict[str, dict[str, Any]]) -> list[str]:
-    return list(args.inputs) or list(cfg.get("input", {}).get("files", []))
+    files = list(args.inputs) or list(cfg.get("input", {}).get("files", []))
+    _check_paths(files, _outputs(args))
+    return files
+
+
+INPUTS = ("inputs", "model", "generated", "reference", "training", "truth", "manifest", "config")
+OUTPUTS = ("output", "report", "save_model")
+
+
+def _outputs(args: argparse.Namespace) -> list[str]:
+    return [str(v) for k in OUTPUTS if isinstance(v := getattr(args, k, None), str)]
+
+
+def _inputs(args: argparse.Namespace) -> list[str]:
+    found: list[str] = []
+    for key in INPUTS:
+        value = getattr(args, key, None)
+        found += [str(v) for v in value] if isinstance(value, list) else [value] if isinstance(value, str) else []
+    return found
+
+
+def _check_paths(inputs: Sequence[str], outputs: Sequence[str]) -> None:
+    """Refuse, before any work, a file given twice as input, an output that is (or holds) an input, clashing outputs.
+
+    Raises:
+        ConfigError: an input given twice.
+        OutputError: an output that is an input, or a folder holding one; two outputs at one path.
+    """
+    import os
+
+    from evmult.errors import OutputError
+
+    def key(path: str) -> str:
+        return os.path.realpath(path)
+
+    seen: dict[str, str] = {}
+    for path in inputs:
+        if key(path) in seen:
+            raise ConfigError(f"{path} is given twice as input (as {seen[key(path)]} and {path})")
+        seen[key(path)] = path
+    claimed: dict[str, str] = {}
+    for out in outputs:
+        if key(out) in claimed:
+            raise OutputError(f"two outputs would be written to {out}; give each its own path")
+        claimed[key(out)] = out
+        for path in inputs:
+            if key(path) == key(out) or key(path).startswith(key(out).rstrip(os.sep) + os.sep):
+                raise OutputError(f"output {out} would replace the input {path}; choose another output path")
 
 
 def cmd_sample(args: argparse.Namespace, log: Any) -> None:
@@ -543,6 +602,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("default")
         warnings.showwarning = show  # type: ignore[assignment]
         try:
+            _check_paths(_inputs(args), _outputs(args))
             COMMANDS[args.command](args, log)
         except EvmultError as exc:
             print(f"evmult: error: {exc}", file=sys.stderr, flush=True)

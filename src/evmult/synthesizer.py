@@ -277,7 +277,7 @@ class Synthesizer:
             if problem:
                 raise TrainingError(
                     f"input is off its mass shell: {problem}; the {self.representation.name} representation needs "
-                    "E = sqrt(p^2 + m_PDG^2): pass --recompute-energies, or --representation cartesian"
+                    "E = sqrt(p^2 + m_PDG^2): check --units, pass --recompute-energies, or --representation cartesian"
                 )
         return events
 
@@ -419,6 +419,8 @@ def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
     from safetensors.torch import load_file
 
     p = Path(path)
+    if p.is_dir():
+        raise ModelFileError(f"model file {p} is a folder, not an evmult model file")
     if not p.is_file():
         raise ModelFileError(f"model file {p} does not exist")
     try:

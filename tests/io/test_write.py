@@ -5,7 +5,7 @@ import uproot
 
 from evmult.errors import OutputError
 from evmult.io import EventWriter, InputSpec, read_events, write_events
-from evmult.io.atomic import atomic_path
+from evmult.io.atomic import MARKER, atomic_path
 from evmult.io.branches import BranchMap
 from evmult.io.read import Schema
 from evmult.io.write import iterate_written
@@ -93,8 +93,9 @@ def test_failure_while_writing_leaves_nothing(tmp_path, ds_events):
 
 def test_atomic_folder_replaces_old_one_only_on_success(tmp_path):
     target = tmp_path / "report"
-    target.mkdir()
-    (target / "old.txt").write_text("old")
+    with atomic_path(target, overwrite=False) as tmp:
+        tmp.mkdir()
+        (tmp / "old.txt").write_text("old")
     with pytest.raises(ValueError), atomic_path(target, overwrite=True) as tmp:
         tmp.mkdir()
         raise ValueError
@@ -102,7 +103,18 @@ def test_atomic_folder_replaces_old_one_only_on_success(tmp_path):
     with atomic_path(target, overwrite=True) as tmp:
         tmp.mkdir()
         (tmp / "new.txt").write_text("new")
-    assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in target.iterdir()) == [MARKER, "new.txt"]
+
+
+@pytest.mark.parametrize("folder", ["report", "."])
+def test_overwrite_never_replaces_a_folder_evmult_did_not_write(tmp_path, monkeypatch, folder):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "thesis.tex").write_text("years of work")
+    (tmp_path / "thesis.tex").write_text("years of work")
+    with pytest.raises(OutputError, match="a folder evmult did not write"), atomic_path(folder, overwrite=True) as t:
+        t.mkdir()
+    assert (tmp_path / folder / "thesis.tex").read_text() == "years of work"
 
 
 def test_unwritable_folder_is_reported(tmp_path, ds_events, monkeypatch):

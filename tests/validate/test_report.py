@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from evmult.decay import parse
 from evmult.errors import OutputError
+from evmult.io.atomic import MARKER
 from evmult.validate import compare, plots, write_report
 
 FILES = [
@@ -40,7 +41,7 @@ def blank_figures(monkeypatch):
 
 
 def check_report(out: Path) -> str:
-    assert sorted(p.name for p in out.iterdir()) == FILES
+    assert sorted(p.name for p in out.iterdir() if p.name != MARKER) == FILES
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_generated"] == 1000 and set(metrics["masses"]) == {"D0", "Kminus", "piplus"}
     page = (out / "report.html").read_text()
@@ -49,7 +50,7 @@ def check_report(out: Path) -> str:
     assert all(base64.b64decode(image)[:8] == b"\x89PNG\r\n\x1a\n" for image in images)
     for figure in ("Fig. 2", "Fig. 3", "Fig. 4", "Fig. 5"):
         assert figure in page
-    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temporary left beside it
+    assert not [p.name for p in out.parent.iterdir() if p.name.startswith(".")]  # no temporary left beside it
     assert out.stat().st_mode & 0o700 == 0o700  # a folder its owner can enter
     return page
 
@@ -71,8 +72,12 @@ def test_write_report_refuses_existing_directory(tmp_path, samples, two_body, bl
     with pytest.raises(OutputError, match="exists"):
         write_report(tmp_path / "report", *samples, two_body)
     assert [p.name for p in (tmp_path / "report").iterdir()] == ["keep.txt"]
-    write_report(tmp_path / "report", *samples, two_body, overwrite=True)
-    check_report(tmp_path / "report")
+    with pytest.raises(OutputError, match="a folder evmult did not write"):  # the user's files: never replaced
+        write_report(tmp_path / "report", *samples, two_body, overwrite=True)
+    assert [p.name for p in (tmp_path / "report").iterdir()] == ["keep.txt"]
+    write_report(tmp_path / "new", *samples, two_body)
+    write_report(tmp_path / "new", *samples, two_body, overwrite=True)  # a report of its own: replaced
+    check_report(tmp_path / "new")
 
 
 def test_write_report_leaves_nothing_when_plotting_fails(tmp_path, samples, two_body, blank_figures, monkeypatch):

@@ -250,11 +250,15 @@ def merge(
     from tqdm import tqdm
 
     manifest_file = Path(manifest_path)
+    if manifest_file.is_dir():  # the run's folder: its manifest
+        manifest_file = manifest_file / MANIFEST
     manifest = read_manifest(manifest_file)
     check_output(output, overwrite=overwrite)
     schema = Schema.from_dict(manifest["schema"])
     fmt = manifest["output_format"]
     chunks = [(manifest_file.parent / c["file"], c) for c in manifest["chunks"]]
+    if any(os.path.realpath(path) == os.path.realpath(output) for path, _ in chunks):
+        raise OutputError(f"output {output} is one of the chunks of {manifest_file}; choose another output path")
     for path, chunk in chunks:
         if not path.is_file():
             raise InputFileError(f"chunk {path} listed in {manifest_file} is missing")

@@ -16,16 +16,30 @@ from pathlib import Path
 
 from evmult.errors import OutputError
 
+#: Every folder evmult writes (a report, say) holds this file. ``--overwrite`` replaces an
+#: existing folder only if it holds it (or is empty): never a folder of the user's own files.
+MARKER = ".evmult-output"
+
 
 def check_output(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
     """Refuse an existing ``path`` unless ``overwrite``; make sure its folder can be written.
 
+    A folder that holds files and no :data:`MARKER` is refused even with ``overwrite``.
+
     Raises:
-        OutputError: the path exists, or its folder cannot be created or written.
+        OutputError: the path exists, is a folder evmult did not write, or its folder cannot
+            be created or written.
     """
     target = Path(path)
+    if target.name in ("", ".", ".."):  # "." or "dir/..": name the folder itself
+        target = Path(os.path.abspath(target))
     if target.exists() and not overwrite:
         raise OutputError(f"{target} exists; pass --overwrite to replace it")
+    if target.is_dir() and not target.is_symlink() and any(target.iterdir()) and not (target / MARKER).exists():
+        raise OutputError(
+            f"{target} is a folder evmult did not write; it is not replaced, not even with --overwrite "
+            "(name a new file or folder)"
+        )
     parent = target.parent if str(target.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +67,8 @@ def atomic_path(path: str | os.PathLike[str], *, overwrite: bool) -> Iterator[Pa
         yield tmp
         if not tmp.exists():
             raise OutputError(f"nothing was written for {target}")
+        if tmp.is_dir() and not tmp.is_symlink():
+            (tmp / MARKER).write_text("written by evmult; --overwrite may replace this folder\n")
         if target.is_dir() and not target.is_symlink():
             trash = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
             os.replace(target, trash)

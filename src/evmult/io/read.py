@@ -358,6 +358,7 @@ def read_events(spec: InputSpec, *, step_size: int = DEFAULT_STEP, seed: int = 1
     )
     if unit == "GeV":
         p4 = p4 * 1000.0
+    _check_mother_mass(p4, spec.decay, where=where, units_given=spec.unit != "auto")
     return Events(p4, tuple(n.name for n in spec.decay.final_state), kept_extras), schema, stats
 
 
@@ -395,6 +396,28 @@ def available_memory() -> int | None:
     except OSError:
         return None
     return None
+
+
+#: Warn when the mother's median mass in the input is this far (relative) from its PDG mass.
+MOTHER_MASS_TOLERANCE = 0.1
+
+
+def _check_mother_mass(p4: np.ndarray, decay: Decay, *, where: str, units_given: bool) -> None:
+    """Warn when the decay's mother, built from the input particles, is nowhere near its PDG mass.
+
+    A descriptor naming the wrong mother (or the wrong particles) or wrong ``--units`` reads
+    fine but trains on something else than the user thinks.
+    """
+    median = float(np.median(signed_mass(p4.sum(axis=1))))
+    table = decay.root.mass
+    if table > 0 and abs(median / table - 1.0) > MOTHER_MASS_TOLERANCE:
+        hint = "the decay descriptor and --units" if units_given else "the decay descriptor"
+        warnings.warn(
+            f"{where}: the {decay.root.name} candidates built from "
+            f"{' '.join(n.name for n in decay.final_state)} have a median mass of {median:.6g} MeV, "
+            f"against {table:.6g} MeV in the PDG table; check {hint}",
+            stacklevel=3,
+        )
 
 
 def detect_unit(p4: np.ndarray, decay: Decay, *, where: str) -> str:
