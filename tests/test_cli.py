@@ -67,6 +67,16 @@ def test_amplification_command(tmp_path, tuple_file, ds_decay, capsys):
     assert (report / "amplification.png").stat().st_size > 0
 
 
+def test_output_format_follows_the_file_name(tmp_path, tuple_file, capsys):
+    model = tmp_path / "ds.model"
+    assert run(["train", tuple_file, "--decay", DS, "-o", model, *FAST], capsys)[0] == 0
+    assert run(["generate", model, "-n", "100", "-o", tmp_path / "g.parquet"], capsys)[0] == 0
+    assert (tmp_path / "g.parquet").read_bytes()[:4] == b"PAR1"
+    code, err = run(["generate", model, "-n", "100", "-o", tmp_path / "g.root", "--format", "parquet"], capsys)
+    assert code == 1 and "--format parquet does not fit the output name" in err[-1]
+    assert not (tmp_path / "g.root").exists()
+
+
 def test_config_file_drives_a_run(tmp_path, tuple_file, capsys):
     cfg = tmp_path / "run.toml"
     cfg.write_text(

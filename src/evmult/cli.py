@@ -223,7 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model file written by 'evmult train'")
     p.add_argument("-n", "--events", type=positive_int, required=True, help="number of events")
     p.add_argument("--seed", type=seed_int, default=1, help="random seed (default: 1)")
-    p.add_argument("--format", choices=["root", "parquet"], default="root", help="output format (default: root)")
+    p.add_argument(
+        "--format", choices=["root", "parquet"], help="output format (default: parquet for a .parquet file, else root)"
+    )
     p.add_argument("--chunk-size", type=positive_int, default=262_144, help="events written at once")
     p.add_argument(
         "--compression",
@@ -302,7 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout", type=fraction, help="share of input events held out for validation (default: 0.5)")
     p.add_argument("--report", help="report folder (figures, metrics.json, report.html)")
     p.add_argument("--save-model", help="also write the trained model here")
-    p.add_argument("--format", choices=["root", "parquet"], default="root", help="output format (default: root)")
+    p.add_argument(
+        "--format", choices=["root", "parquet"], help="output format (default: parquet for a .parquet file, else root)"
+    )
     p.add_argument(
         "--compression",
         type=compression_option,
@@ -370,6 +374,15 @@ def _configs(args: argparse.Namespace, cfg: dict[str, dict[str, Any]]) -> tuple[
     extras = cli.get("extras") or cfg.get("input", {}).get("extras") or ()
     cli["extra_transforms"] = tuple(e for e in extras if ":" in e) or None
     return config.build(ModelConfig, cfg.get("model", {}), cli), config.build(TrainConfig, cfg.get("training", {}), cli)
+
+
+def _format(args: argparse.Namespace) -> str:
+    """The output format: --format, else told by the file's suffix; a suffix that contradicts --format is refused."""
+    suffix = str(args.output).lower().rsplit(".", 1)[-1] if "." in str(args.output) else ""
+    told = {"parquet": "parquet", "pq": "parquet", "root": "root"}.get(suffix)
+    if args.format and told and told != args.format:
+        raise ConfigError(f"--format {args.format} does not fit the output name {args.output}; change one of them")
+    return str(args.format or told or "root")
 
 
 def _files(args: argparse.Namespace, cfg: dict[str, dict[str, Any]]) -> list[str]:
@@ -464,7 +477,7 @@ def cmd_generate(args: argparse.Namespace, log: Any) -> None:
     check_output(args.output, overwrite=args.overwrite)
     synth = Synthesizer.load(args.model)
     summary = pipeline.generate(
-        synth, args.events, args.output, seed=args.seed, fmt=args.format, chunk_size=args.chunk_size,
+        synth, args.events, args.output, seed=args.seed, fmt=_format(args), chunk_size=args.chunk_size,
         overwrite=args.overwrite, progress=not args.quiet, device=args.device or "auto", compress=args.compression,
     )  # fmt: skip
     log(f"{summary.n:,} events written to {args.output} ({summary.rate:,.0f} events/s)")
@@ -475,7 +488,7 @@ def _generate_distributed(args: argparse.Namespace, log: Any) -> None:
 
     run = generate_distributed(
         args.model, args.events, args.output, seed=args.seed, chunk_events=args.events_per_file or CHUNK_EVENTS,
-        fmt=args.format, scheduler=args.scheduler, workers=args.workers, device=args.device or "cpu",
+        fmt=args.format or "root", scheduler=args.scheduler, workers=args.workers, device=args.device or "cpu",
         overwrite=args.overwrite, progress=not args.quiet, log=log,
     )  # fmt: skip
     log(f"{run.n:,} events in {run.chunks} chunks written to {args.output} ({run.rate:,.0f} events/s); "
@@ -566,7 +579,7 @@ def cmd_multiply(args: argparse.Namespace, log: Any) -> None:
     holdout = args.holdout if args.holdout is not None else section.get("holdout", 0.5)
     pipeline.multiply(
         spec, output=args.output, factor=float(factor), holdout=float(holdout), model=model, training=training,
-        report=args.report, save_model=args.save_model, fmt=args.format, overwrite=args.overwrite,
+        report=args.report, save_model=args.save_model, fmt=_format(args), overwrite=args.overwrite,
         progress=not args.quiet, log=log, compress=args.compression,
     )  # fmt: skip
 

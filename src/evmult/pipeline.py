@@ -238,6 +238,9 @@ def multiply(
             check_output(path, overwrite=overwrite)
     events, schema, stats = read_events(spec, seed=training.seed)
     log(f"{', '.join(spec.files)}: {stats.summary()} ({schema.kind} '{schema.tree}', {schema.branch_map.unit})")
+    n_out = round(factor * len(events))
+    if n_out < 1:  # before training, not after
+        raise ConfigError(f"factor {factor} times {len(events):,} input events is no event to generate")
     held, train_part = events.split(holdout, seed=training.seed)
     log(f"training on {len(train_part):,} events, holding out {len(held):,} for validation")
     synth = Synthesizer(spec.decay, model=model, training=training, schema=schema)
@@ -246,7 +249,6 @@ def multiply(
     if save_model is not None:
         synth.save(save_model, overwrite=overwrite)
         log(f"model written to {save_model}")
-    n_out = round(factor * len(events))
     gen = generate(
         synth,
         n_out,

@@ -170,7 +170,8 @@ def test_a_failed_run_leaves_no_manifest_and_is_not_taken_for_finished(model, cl
     with pytest.raises(TrainingError, match="no CUDA GPU"):
         generate_distributed(model, N, out, seed=SEED, chunk_events=1, device="cuda",
                              scheduler=cluster.scheduler_address, progress=False)  # fmt: skip
-    assert not (out / MANIFEST).exists()
+    assert not out.exists()  # nothing written: not even the folder is left
+    out.mkdir()
     (out / "chunk-00000.root").write_bytes(b"left by a killed run")
     with pytest.raises(OutputError, match="the chunks of an unfinished run"):
         generate_distributed(model, N, out, seed=SEED, scheduler=cluster.scheduler_address, progress=False)

@@ -134,38 +134,44 @@ def generate_distributed(
     schema = Synthesizer.load(model).schema  # a bad model file stops the run before any cluster starts
     if schema is None:
         raise ConfigError("the model carries no input schema; it cannot tell which branches to write")
+    existed = out.exists()
     _claim(out, overwrite=overwrite)
     model_sha = sha256(model)
     names = [f"chunk-{i:05d}.{fmt}" for i in range(len(ranges))]
     token = secrets.token_hex(4)  # task keys of this run, distinct from any other run on a shared scheduler
     started = time.perf_counter()
-    with _client(scheduler, workers=min(workers or os.cpu_count() or 1, len(ranges))) as client:
-        log(f"{len(ranges)} chunks of up to {ranges[0][1]:,} events on {_describe(client)}")
-        futures = [
-            client.submit(
-                generate_chunk,
-                str(model),
-                model_sha,
-                str(out / name),
-                start,
-                stop,
-                seed=seed,
-                fmt=fmt,
-                device=device,
-                key=f"evmult-chunk-{i:05d}-{token}",
-                pure=False,
-            )
-            for i, (name, (start, stop)) in enumerate(zip(names, ranges, strict=True))
-        ]
-        records: dict[str, dict[str, Any]] = {}
-        try:
-            with tqdm(total=n, desc="generating", unit="ev", unit_scale=True, disable=not progress) as bar:
-                for future in _dask().as_completed(futures):
-                    record = future.result()
-                    records[record["file"]] = record
-                    bar.update(record["events"])
-        finally:
-            client.cancel(futures)
+    try:
+        with _client(scheduler, workers=min(workers or os.cpu_count() or 1, len(ranges))) as client:
+            log(f"{len(ranges)} chunks of up to {ranges[0][1]:,} events on {_describe(client)}")
+            futures = [
+                client.submit(
+                    generate_chunk,
+                    str(model),
+                    model_sha,
+                    str(out / name),
+                    start,
+                    stop,
+                    seed=seed,
+                    fmt=fmt,
+                    device=device,
+                    key=f"evmult-chunk-{i:05d}-{token}",
+                    pure=False,
+                )
+                for i, (name, (start, stop)) in enumerate(zip(names, ranges, strict=True))
+            ]
+            records: dict[str, dict[str, Any]] = {}
+            try:
+                with tqdm(total=n, desc="generating", unit="ev", unit_scale=True, disable=not progress) as bar:
+                    for future in _dask().as_completed(futures):
+                        record = future.result()
+                        records[record["file"]] = record
+                        bar.update(record["events"])
+            finally:
+                client.cancel(futures)
+    except BaseException:
+        if not existed and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a run that wrote nothing leaves no folder behind
+        raise
     kinds = sorted({f"torch {r['worker']['torch']} on {r['worker']['cpu']}" for r in records.values()})
     if len(kinds) > 1:
         warnings.warn(
@@ -362,7 +368,7 @@ def _client(scheduler: str | None, *, workers: int) -> Iterator[Any]:
     if scheduler is not None:
         try:
             client = distributed.Client(scheduler, timeout="30s")
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:  # ValueError: not an address
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from exc
         with client:
             yield client
