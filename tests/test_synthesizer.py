@@ -84,6 +84,36 @@ def test_newer_format_is_refused(fitted, tmp_path):
         Synthesizer.load(path)
 
 
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda meta: meta.pop("decay"), r"the model description is damaged \(KeyError: 'decay'\)"),
+        (lambda meta: meta.update(decay="D_s+ -> K+ K- pion+"), r"m\.evmult: unknown particle 'pion\+'"),
+        (lambda meta: meta["model"].update(hidden=7), r"the model description is damaged \(TypeError"),
+    ],
+    ids=["missing key", "bad decay", "wrong type"],
+)
+def test_hand_edited_description_is_refused_naming_the_file(fitted, tmp_path, edit, message):
+    path = tmp_path / "m.evmult"
+    fitted.save(path)
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = json.loads(f.metadata()["evmult"])
+    edit(meta)
+    save_file(load_file(str(path)), str(path), metadata={"evmult": json.dumps(meta)})
+    with pytest.raises(ModelFileError, match=message):
+        Synthesizer.load(path)
+
+
+def test_description_that_is_not_an_object_is_refused(fitted, tmp_path):
+    path = tmp_path / "m.evmult"
+    fitted.save(path)
+    save_file(load_file(str(path)), str(path), metadata={"evmult": "[1, 2]"})
+    with pytest.raises(ModelFileError, match="is not an evmult model file"):
+        Synthesizer.load(path)
+
+
 def test_too_few_events_and_bad_options(ds_decay, ds_events):
     with pytest.raises(TrainingError, match="too few"):
         Synthesizer(ds_decay, training=FAST).fit(ds_events.take(slice(0, 5)), progress=False)

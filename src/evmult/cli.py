@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -521,7 +522,7 @@ def cmd_validate(args: argparse.Namespace, log: Any) -> None:
     pipeline.validate(
         generated, reference, gen_spec.decay, args.report, info=info, overwrite=args.overwrite, training=training
     )
-    log(f"report written to {args.report}/report.html")
+    log(f"report written to {os.path.join(args.report, 'report.html')}")
 
 
 def _model_defaults(path: str) -> dict[str, Any]:

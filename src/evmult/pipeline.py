@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from evmult.decay import Decay
-from evmult.errors import ConfigError
+from evmult.errors import ConfigError, OutputError
 from evmult.events import Events
 from evmult.io import EventWriter, InputSpec, Schema, check_output, read_events
 from evmult.model import TrainConfig
@@ -113,6 +113,28 @@ def train(
     return synth
 
 
+def _check_space(output: str | os.PathLike[str], n: int, schema: Schema, compress: str) -> None:
+    """Refuse, before starting, a generation that cannot fit on the output's file system.
+
+    Generated momenta hardly compress (about 10 % with zlib), so half of 4 bytes per value
+    (float32) is a safe lower bound of the file size: only a request that surely cannot fit
+    is refused.
+    """
+    import shutil
+
+    columns = len(schema.branch_map.output_branches()) + len(schema.extras)
+    needed = n * columns * 4 * (1.0 if compress.startswith("none") else 0.5)
+    folder = Path(output).resolve().parent
+    while not folder.exists():
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        raise OutputError(
+            f"{n:,} events need at least {needed / 2**30:,.1f} GiB for {output}, and {free / 2**30:,.1f} GiB are "
+            "free there; ask for fewer events or write elsewhere"
+        )
+
+
 def generate(
     synth: Synthesizer,
     n: int,
@@ -139,6 +161,7 @@ def generate(
     schema = schema or synth.schema
     if schema is None:
         raise ConfigError("the model carries no input schema; it cannot tell which branches to write")
+    _check_space(output, n, schema, compress)
     kept: list[Events] = []
     n_kept = 0
     start = time.perf_counter()

@@ -369,6 +369,17 @@ class Synthesizer:
             ModelFileError: missing, damaged or foreign files, newer formats, bad checksums.
         """
         meta, tensors = read_model_file(path)
+        try:
+            return cls._from_description(meta, tensors, path)
+        except ModelFileError:
+            raise
+        except EvmultError as exc:  # e.g. a decay in the description that does not parse
+            raise ModelFileError(f"{path}: {exc}") from exc
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:  # hand-edited or foreign description
+            raise ModelFileError(f"{path}: the model description is damaged ({type(exc).__name__}: {exc})") from exc
+
+    @classmethod
+    def _from_description(cls, meta: dict[str, Any], tensors: dict[str, torch.Tensor], path: Any) -> Synthesizer:
         decay = parse(meta["decay"])
         fields = meta["model"]
         model = ModelConfig(
@@ -437,7 +448,7 @@ def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
         meta = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ModelFileError(f"{p}: the model description is not valid JSON") from exc
-    if meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{p} is not an evmult model file")
     if int(meta.get("format_version", 0)) > FORMAT_VERSION:
         raise ModelFileError(
