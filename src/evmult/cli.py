@@ -614,6 +614,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with warnings.catch_warnings():
         warnings.simplefilter("default")
+        warnings.simplefilter("ignore", ResourceWarning)  # files left open by an interrupt: noise to a user
         warnings.showwarning = show  # type: ignore[assignment]
         try:
             _check_paths(_inputs(args), _outputs(args))

@@ -90,8 +90,10 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.mass_term <= 1.0:
             raise ConfigError(f"mass-term must be in [0, 1], not {self.mass_term}")
-        if self.latent_dim < 0 or not self.hidden or min(self.hidden) < 1:
-            raise ConfigError("latent-dim must not be negative and every hidden width must be at least 1")
+        if self.latent_dim < 0:
+            raise ConfigError(f"latent-dim must not be negative, not {self.latent_dim}")
+        if not self.hidden or min(self.hidden) < 1:
+            raise ConfigError(f"hidden needs at least one layer, each at least 1 wide, not {list(self.hidden)}")
         if self.scaling not in SCALERS:
             raise ConfigError(f"scaling must be one of {', '.join(SCALERS)}, not {self.scaling!r}")
 

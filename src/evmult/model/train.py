@@ -77,7 +77,7 @@ class TrainConfig:
             (self.learning_rate > 0, "learning-rate must be positive"),
             (self.patience >= 1, "patience must be at least 1"),
             (0 < self.validation_fraction < 1, "validation-fraction must be between 0 and 1"),
-            (self.beta >= 0, "beta must not be negative"),
+            (self.beta >= 0, f"beta must be a number not below 0, not {self.beta}"),
             (self.kl_warmup >= 0, "kl-warmup must not be negative"),
             (self.threads >= 0, "threads must not be negative"),
         ]
