@@ -458,11 +458,17 @@ def cmd_train(args: argparse.Namespace, log: Any) -> None:
     cfg = _layers(args)
     spec = _spec(args, _files(args, cfg), cfg)
     model, training = _configs(args, cfg)
-    with process_group(resolve_device(training.device)):  # under torchrun: train with the other processes
-        pipeline.train(
-            spec, model=model, training=training, output=args.output, overwrite=args.overwrite, resume=args.resume,
-            progress=not args.quiet, log=log,
-        )  # fmt: skip
+    try:
+        with process_group(resolve_device(training.device)):  # under torchrun: train with the other processes
+            pipeline.train(
+                spec, model=model, training=training, output=args.output, overwrite=args.overwrite,
+                resume=args.resume, progress=not args.quiet, log=log,
+            )  # fmt: skip
+    except KeyboardInterrupt:
+        if os.path.exists(f"{args.output}.checkpoint"):
+            print(f"evmult: {args.output}.checkpoint keeps the last finished epoch; the same command with --resume "
+                  "continues from it", file=sys.stderr, flush=True)  # fmt: skip
+        raise
 
 
 def cmd_generate(args: argparse.Namespace, log: Any) -> None:
