@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from evmult.decay import Decay
-from evmult.errors import ConfigError, OutputError
+from evmult.errors import ConfigError
 from evmult.events import Events
 from evmult.io import EventWriter, InputSpec, Schema, check_output, read_events
 from evmult.model import TrainConfig
@@ -120,19 +120,10 @@ def _check_space(output: str | os.PathLike[str], n: int, schema: Schema, compres
     (float32) is a safe lower bound of the file size: only a request that surely cannot fit
     is refused.
     """
-    import shutil
+    from evmult.io.atomic import check_space
 
     columns = len(schema.branch_map.output_branches()) + len(schema.extras)
-    needed = n * columns * 4 * (1.0 if compress.startswith("none") else 0.5)
-    folder = Path(output).resolve().parent
-    while not folder.exists():
-        folder = folder.parent
-    free = shutil.disk_usage(folder).free
-    if needed > free:
-        raise OutputError(
-            f"{n:,} events need at least {needed / 2**30:,.1f} GiB for {output}, and {free / 2**30:,.1f} GiB are "
-            "free there; ask for fewer events or write elsewhere"
-        )
+    check_space(output, n * columns * 4 * (1.0 if compress.startswith("none") else 0.5))
 
 
 def generate(

@@ -1,3 +1,6 @@
+import os
+import stat
+
 import awkward as ak
 import numpy as np
 import pytest
@@ -5,7 +8,7 @@ import uproot
 
 from evmult.errors import OutputError
 from evmult.io import EventWriter, InputSpec, read_events, write_events
-from evmult.io.atomic import MARKER, atomic_path
+from evmult.io.atomic import MARKER, atomic_path, check_output
 from evmult.io.branches import BranchMap
 from evmult.io.read import Schema
 from evmult.io.write import iterate_written
@@ -156,3 +159,11 @@ def test_bad_compression_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(OutputError, match="compression must be one of"):
         EventWriter(tmp_path / "x.root", SCHEMA, compress="snappy")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_device_or_pipe_is_never_replaced(tmp_path):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(OutputError, match="not a regular file or folder"):
+        check_output(pipe, overwrite=True)
+    assert stat.S_ISFIFO(pipe.stat().st_mode)

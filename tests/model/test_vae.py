@@ -1,7 +1,9 @@
 import numpy as np
+import pytest
 import torch
 from torch.distributions import Independent
 
+from evmult.errors import TrainingError
 from evmult.model import VAE, TrainConfig, train, vae_loss
 
 
@@ -51,3 +53,19 @@ def test_device_auto_falls_back_to_the_cpu_and_bad_names_are_refused(monkeypatch
         resolve_device("cuda")
     with pytest.raises(TrainingError, match="unknown device 'gpu0'"):
         resolve_device("gpu0")
+
+
+def test_a_run_that_ends_within_the_kl_warmup_keeps_its_trained_weights():
+    torch.manual_seed(0)
+    x = np.random.default_rng(1).normal(size=(1000, 4)).astype(np.float32)
+    vae = VAE(4, latent_dim=2, hidden=(16,))
+    initial = [p.detach().clone() for p in vae.parameters()]
+    result = train(vae, x, config=TrainConfig(epochs=3, kl_warmup=10, batch_size=64), progress=False)
+    assert result.best_epoch == 3  # the latest epoch, not the untrained network
+    assert any(not torch.equal(a, b) for a, b in zip(initial, vae.parameters(), strict=True))
+
+
+def test_a_diverging_run_is_a_one_line_error():
+    x = np.random.default_rng(1).normal(size=(1000, 4)).astype(np.float32)
+    with pytest.raises(TrainingError, match="lower --learning-rate"):
+        train(VAE(4, latent_dim=2, hidden=(16,)), x, config=TrainConfig(epochs=3, learning_rate=1e9), progress=False)

@@ -37,6 +37,7 @@ from typing import Any
 from evmult import __version__
 from evmult.errors import ConfigError, InputFileError, ModelFileError, OutputError
 from evmult.io import EventWriter, Schema, atomic_path, check_output
+from evmult.io.atomic import check_space
 from evmult.io.write import FORMATS, iterate_written
 from evmult.synthesizer import BLOCK
 
@@ -69,6 +70,10 @@ class GenerationRun:
         return self.n / self.seconds if self.seconds > 0 else float("inf")
 
 
+#: More chunk files than this in one folder is a mistake (a file system and a manifest would suffer).
+MAX_CHUNKS = 100_000
+
+
 def plan(n: int, chunk_events: int) -> list[tuple[int, int]]:
     """The ``(start, stop)`` event ranges of the chunks: ``chunk_events`` rounded up to a multiple of BLOCK each.
 
@@ -78,6 +83,11 @@ def plan(n: int, chunk_events: int) -> list[tuple[int, int]]:
     if n < 1:
         raise ConfigError(f"the number of events must be positive, not {n}")
     size = chunk_size(chunk_events)
+    if -(-n // size) > MAX_CHUNKS:
+        raise ConfigError(
+            f"{n:,} events in chunks of {size:,} make more than {MAX_CHUNKS:,} chunk files; "
+            "raise --events-per-file or ask for fewer events"
+        )
     return [(start, min(start + size, n)) for start in range(0, n, size)]
 
 
@@ -134,6 +144,8 @@ def generate_distributed(
     schema = Synthesizer.load(model).schema  # a bad model file stops the run before any cluster starts
     if schema is None:
         raise ConfigError("the model carries no input schema; it cannot tell which branches to write")
+    columns = len(schema.branch_map.output_branches()) + len(schema.extras)
+    check_space(out / MANIFEST, n * columns * 2.0)  # at least 4 bytes a value, compressed at most by half
     existed = out.exists()
     _claim(out, overwrite=overwrite)
     model_sha = sha256(model)

@@ -33,6 +33,8 @@ def check_output(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
     target = Path(path)
     if target.name in ("", ".", ".."):  # "." or "dir/..": name the folder itself
         target = Path(os.path.abspath(target))
+    if target.exists() and not target.is_file() and not target.is_dir():
+        raise OutputError(f"{target} is not a regular file or folder (a device, pipe or socket); it is not replaced")
     if target.exists() and not overwrite:
         raise OutputError(f"{target} exists; pass --overwrite to replace it")
     if target.is_dir() and not target.is_symlink() and any(target.iterdir()) and not (target / MARKER).exists():
@@ -118,3 +120,20 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     elif path.exists() or path.is_symlink():
         path.unlink(missing_ok=True)
+
+
+def check_space(path: str | os.PathLike[str], needed: float) -> None:
+    """Refuse an output of at least ``needed`` bytes that cannot fit on the file system of ``path``.
+
+    Raises:
+        OutputError: naming the size needed and the space free.
+    """
+    folder = Path(os.path.abspath(path)).parent
+    while not folder.exists():
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        raise OutputError(
+            f"{path} needs at least {needed / 2**30:,.1f} GiB and {free / 2**30:,.1f} GiB are free there; "
+            "ask for fewer events or write elsewhere"
+        )

@@ -218,7 +218,10 @@ def _train(
         n_batches = 0
         beta = config.beta * min(1.0, epoch / (config.kl_warmup + 1))
         for i in range(0, len(perm) - batch + 1, batch):
-            terms = step(x_train[perm[i : i + batch]], beta)
+            try:
+                terms = step(x_train[perm[i : i + batch]], beta)
+            except ValueError as exc:  # torch.distributions refuses NaN parameters: the weights diverged
+                raise TrainingError(f"training diverged (NaN) in epoch {epoch}; lower --learning-rate") from exc
             optimiser.zero_grad(set_to_none=True)
             terms.total.backward()  # through DistributedDataParallel: gradients averaged over processes
             torch.nn.utils.clip_grad_norm_(vae.parameters(), 100.0)
@@ -241,6 +244,8 @@ def _train(
                 best, best_state, stale, result.best_epoch = val_loss, copy.deepcopy(vae.state_dict()), 0, epoch
             else:
                 stale += 1
+        else:  # until the warm-up ends the latest weights are the ones to keep (a run may end within it)
+            best_state, result.best_epoch = copy.deepcopy(vae.state_dict()), epoch
         if checkpoint is not None and main:
             ckpt.save(
                 checkpoint,
