@@ -429,6 +429,8 @@ def _check_paths(inputs: Sequence[str], outputs: Sequence[str]) -> None:
         seen[key(path)] = path
     claimed: dict[str, str] = {}
     for out in outputs:
+        if not out.strip():
+            raise OutputError("an output path is empty; name a file or folder")
         if key(out) in claimed:
             raise OutputError(f"two outputs would be written to {out}; give each its own path")
         claimed[key(out)] = out

@@ -377,7 +377,7 @@ class Synthesizer:
             raise
         except EvmultError as exc:  # e.g. a decay in the description that does not parse
             raise ModelFileError(f"{path}: {exc}") from exc
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:  # hand-edited or foreign description
+        except (KeyError, TypeError, AttributeError, ValueError, RuntimeError) as exc:  # hand-edited description
             raise ModelFileError(f"{path}: the model description is damaged ({type(exc).__name__}: {exc})") from exc
 
     @classmethod

@@ -69,3 +69,13 @@ def test_a_diverging_run_is_a_one_line_error():
     x = np.random.default_rng(1).normal(size=(1000, 4)).astype(np.float32)
     with pytest.raises(TrainingError, match="lower --learning-rate"):
         train(VAE(4, latent_dim=2, hidden=(16,)), x, config=TrainConfig(epochs=3, learning_rate=1e9), progress=False)
+
+
+def test_resuming_with_another_network_is_refused(tmp_path):
+    x = np.random.default_rng(1).normal(size=(1000, 4)).astype(np.float32)
+    ckpt = tmp_path / "m.checkpoint"
+    config = TrainConfig(epochs=2, batch_size=64)
+    train(VAE(4, latent_dim=2, hidden=(16,)), x, config=config, progress=False, checkpoint=ckpt)
+    with pytest.raises(TrainingError, match="is from another input or other settings"):
+        train(VAE(4, latent_dim=2, hidden=(8,)), x, config=TrainConfig(epochs=4, batch_size=64), progress=False,
+              checkpoint=ckpt, resume=True)  # fmt: skip

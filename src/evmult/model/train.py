@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -80,6 +81,7 @@ class TrainConfig:
             (self.beta >= 0, f"beta must be a number not below 0, not {self.beta}"),
             (self.kl_warmup >= 0, "kl-warmup must not be negative"),
             (self.threads >= 0, "threads must not be negative"),
+            (0 <= self.seed < 2**63, f"seed must be between 0 and 2**63 - 1, not {self.seed}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -190,7 +192,7 @@ def _train(
     batch = min(config.batch_size, max(MIN_BATCH, per_process // MIN_STEPS), per_process)
     result = TrainResult()
     best, best_state, stale = math.inf, copy.deepcopy(vae.state_dict()), 0
-    fingerprint = _fingerprint(features, config)
+    fingerprint = _fingerprint(features, config, vae, penalty, weight)
     first = 1
     if resume:
         if checkpoint is None or not Path(checkpoint).exists():
@@ -264,10 +266,12 @@ def _train(
     return result
 
 
-def _fingerprint(features: np.ndarray, config: TrainConfig) -> str:
-    """What a checkpoint must match to be resumed: the data and every setting but the epoch count."""
+def _fingerprint(features: np.ndarray, config: TrainConfig, vae: VAE, penalty: Penalty | None, weight: float) -> str:
+    """What a checkpoint must match to be resumed: the data, the network, the loss, every setting but the epochs."""
     h = hashlib.sha256(np.ascontiguousarray(features).tobytes())
-    settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "epochs"}
+    settings: dict[str, Any] = {k: v for k, v in dataclasses.asdict(config).items() if k != "epochs"}
+    settings["network"] = [vae.n_features, vae.latent_dim, list(vae.hidden)]
+    settings["mass_term"] = [type(penalty).__name__ if penalty is not None else None, weight]
     h.update(json.dumps(settings, sort_keys=True).encode())
     return h.hexdigest()
 
