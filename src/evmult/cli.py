@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from evmult import __version__
-from evmult.errors import ConfigError, EvmultError
+from evmult.errors import ConfigError, EvmultError, OutputError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -387,7 +387,9 @@ def _format(args: argparse.Namespace) -> str:
 
 
 def _files(args: argparse.Namespace, cfg: dict[str, dict[str, Any]]) -> list[str]:
-    files = list(args.inputs) or list(cfg.get("input", {}).get("files", []))
+    if args.inputs:  # checked with the other paths in main
+        return list(args.inputs)
+    files = list(cfg.get("input", {}).get("files", []))
     _check_paths(files, _outputs(args))
     return files
 
@@ -415,9 +417,6 @@ def _check_paths(inputs: Sequence[str], outputs: Sequence[str]) -> None:
         ConfigError: an input given twice.
         OutputError: an output that is an input, or a folder holding one; two outputs at one path.
     """
-    import os
-
-    from evmult.errors import OutputError
 
     def key(path: str) -> str:
         return os.path.realpath(path)

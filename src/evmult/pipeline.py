@@ -21,6 +21,8 @@ from evmult.decay import Decay
 from evmult.errors import ConfigError
 from evmult.events import Events
 from evmult.io import EventWriter, InputSpec, Schema, check_output, read_events
+from evmult.io.atomic import check_space
+from evmult.io.write import minimum_bytes
 from evmult.model import TrainConfig
 from evmult.synthesizer import ModelConfig, Synthesizer
 
@@ -113,19 +115,6 @@ def train(
     return synth
 
 
-def _check_space(output: str | os.PathLike[str], n: int, schema: Schema, compress: str) -> None:
-    """Refuse, before starting, a generation that cannot fit on the output's file system.
-
-    Generated momenta hardly compress (about 10 % with zlib), so half of 4 bytes per value
-    (float32) is a safe lower bound of the file size: only a request that surely cannot fit
-    is refused.
-    """
-    from evmult.io.atomic import check_space
-
-    columns = len(schema.branch_map.output_branches()) + len(schema.extras)
-    check_space(output, n * columns * 4 * (1.0 if compress.startswith("none") else 0.5))
-
-
 def generate(
     synth: Synthesizer,
     n: int,
@@ -152,7 +141,7 @@ def generate(
     schema = schema or synth.schema
     if schema is None:
         raise ConfigError("the model carries no input schema; it cannot tell which branches to write")
-    _check_space(output, n, schema, compress)
+    check_space(output, minimum_bytes(schema, n, compress))  # before the first event, not at a full disk
     kept: list[Events] = []
     n_kept = 0
     start = time.perf_counter()

@@ -38,7 +38,7 @@ from evmult import __version__
 from evmult.errors import ConfigError, InputFileError, ModelFileError, OutputError
 from evmult.io import EventWriter, Schema, atomic_path, check_output
 from evmult.io.atomic import check_space
-from evmult.io.write import FORMATS, iterate_written
+from evmult.io.write import FORMATS, iterate_written, minimum_bytes
 from evmult.synthesizer import BLOCK
 
 MANIFEST = "manifest.json"
@@ -144,8 +144,7 @@ def generate_distributed(
     schema = Synthesizer.load(model).schema  # a bad model file stops the run before any cluster starts
     if schema is None:
         raise ConfigError("the model carries no input schema; it cannot tell which branches to write")
-    columns = len(schema.branch_map.output_branches()) + len(schema.extras)
-    check_space(out / MANIFEST, n * columns * 2.0)  # at least 4 bytes a value, compressed at most by half
+    check_space(out / MANIFEST, minimum_bytes(schema, n))  # the chunks are written with the default compression
     existed = out.exists()
     _claim(out, overwrite=overwrite)
     model_sha = sha256(model)

@@ -34,6 +34,16 @@ FORMATS = ("root", "parquet")
 COMPRESSIONS = ("zlib", "lz4", "lzma", "none")
 
 
+def minimum_bytes(schema: Schema, n: int, compress: str = "zlib:1") -> float:
+    """A safe lower bound of the size of ``n`` events written with ``schema``.
+
+    Four bytes a value (float32), halved when compressed: generated momenta hardly compress
+    (about 10 % with zlib), so only a request that surely cannot fit falls above it.
+    """
+    columns = len(schema.branch_map.output_branches()) + len(schema.extras)
+    return n * columns * 4.0 * (1.0 if compress.lower().startswith("none") else 0.5)
+
+
 def compression(text: str) -> object:
     """The uproot compression for ``ALGORITHM[:LEVEL]`` (``zlib:1``, ``lz4``, ``none``)."""
     import uproot

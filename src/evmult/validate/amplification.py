@@ -41,11 +41,6 @@ def quantile_mses(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return out
 
 
-def quantile_mse(x: np.ndarray, edges: np.ndarray) -> float:
-    """Quantile MSE of a sample ``x`` (n, D), averaged over its D observables."""
-    return float(np.mean(quantile_mses(x, edges)))
-
-
 def amplification(
     generated: Events,
     truth: Events,
