@@ -26,6 +26,15 @@ def test_samples_are_reproducible_and_independent_of_chunking(fitted):
     assert not np.array_equal(a.p4[:100], fitted.sample(100, seed=6).p4)
 
 
+@pytest.mark.parametrize("workers", [1, 3])
+def test_samples_do_not_depend_on_the_number_of_worker_threads(fitted, monkeypatch, workers):
+    reference = fitted.sample(3 * BLOCK + 5, seed=8)
+    monkeypatch.setattr("evmult.synthesizer.generation_workers", lambda: workers)
+    chunks = list(fitted.sample_chunks(3 * BLOCK + 5, seed=8, chunk_size=50_000, device="cpu"))
+    assert [len(c) for c in chunks] == [50_000] * 3 + [3 * BLOCK + 5 - 150_000]
+    np.testing.assert_array_equal(np.concatenate([c.p4 for c in chunks]), reference.p4)
+
+
 def test_a_range_of_the_stream_starts_at_any_block(fitted):
     whole = fitted.sample(BLOCK + 300, seed=5)
     tail = np.concatenate([c.p4 for c in fitted.sample_chunks(300, seed=5, chunk_size=128, start=BLOCK)])

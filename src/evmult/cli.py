@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=compression_option,
         default="zlib:1",
         metavar="ALGO[:LEVEL]",
-        help="ROOT compression: zlib (default, level 1), lz4 (several times faster to write), lzma or none",
+        help="ROOT compression: zlib (default, level 1: ROOT's own), lz4, lzma (smallest, slowest) or none",
     )
     p.add_argument(
         "--device",
@@ -313,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=compression_option,
         default="zlib:1",
         metavar="ALGO[:LEVEL]",
-        help="ROOT compression: zlib (default, level 1), lz4 (several times faster to write), lzma or none",
+        help="ROOT compression: zlib (default, level 1: ROOT's own), lz4, lzma (smallest, slowest) or none",
     )
     _model_options(p)
     _output_options(p)

@@ -10,6 +10,7 @@ appears under its name only once complete (:mod:`evmult.io.atomic`).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -28,9 +29,10 @@ from evmult.physics import azimuth, momentum, pseudorapidity, signed_mass, trans
 
 FORMATS = ("root", "parquet")
 #: ROOT compression algorithms a writer can use; ``zlib`` level 1 is ROOT's and uproot's default
-#: and every reader has it. Generated float64 momenta compress by only about 10 %, and ``zlib``
-#: costs about as much CPU as decoding them: ``lz4`` (ROOT >= 6.12 reads it; uproot needs the
-#: ``lz4`` and ``xxhash`` packages, installed with evmult) or ``none`` write several times faster.
+#: and every reader has it. Generated float64 momenta compress by only about 5-10 %: Python's
+#: own zlib spends about as much CPU on them as decoding them, so level 1 is deflated with
+#: ISA-L instead (see :func:`_isal_zlib`). ``lz4`` (ROOT >= 6.12 reads it; uproot needs the
+#: ``lz4`` and ``xxhash`` packages, installed with evmult) or ``none`` are as fast.
 COMPRESSIONS = ("zlib", "lz4", "lzma", "none")
 
 
@@ -59,7 +61,39 @@ def compression(text: str) -> object:
         raise OutputError(f"compression level must be a whole number, not {level!r}") from None
     if not 1 <= number <= 9:
         raise OutputError(f"compression level must be between 1 and 9, not {number}")
+    if name == "zlib" and number == 1:
+        fast = _isal_zlib()
+        if fast is not None:
+            return fast(1)
     return {"zlib": uproot.ZLIB, "lz4": uproot.LZ4, "lzma": uproot.LZMA}[name](number)
+
+
+@functools.cache
+def _isal_zlib() -> type | None:
+    """uproot's ZLIB compression deflating with Intel's ISA-L; None where ``isal`` is not installed.
+
+    The blocks are ordinary zlib streams: ROOT, uproot and every other reader inflate them as
+    usual. On generated float64 momenta ISA-L's level 1 writes about 1 GB/s where Python's zlib
+    at level 1 writes 45 MB/s, at the same ratio (0.945 against 0.954 of the raw size). uproot's
+    own ``ZLIB.library = "isal"`` would map level 1 onto ISA-L's level 0, whose static Huffman
+    code makes these branches larger than uncompressed.
+    """
+    import uproot
+
+    try:
+        from isal import isal_zlib
+    except ImportError:  # a platform without its wheel: Python's zlib, slower, the same format
+        return None
+
+    class IsalZLIB(uproot.ZLIB):  # type: ignore[misc]
+        @property
+        def code_pair(self) -> tuple[int, int]:  # uproot finds the code by exact type: ROOT's ZLIB is 1
+            return 1, self.level
+
+        def compress(self, data: bytes) -> bytes:
+            return isal_zlib.compress(data, level=1)
+
+    return IsalZLIB
 
 
 _QUANTITIES = {
