@@ -317,21 +317,30 @@ def read_events(spec: InputSpec, *, step_size: int = DEFAULT_STEP, seed: int = 1
     if limit is not None:
         step_size = max(1000, min(step_size, limit // 4))
     rng = np.random.default_rng(seed)
-    kept_p4, kept_keys = np.empty((0, len(spec.decay.final_state), 4)), np.empty(0)
-    kept_extras: dict[str, np.ndarray] = {name: np.empty(0) for name in schema.extras}
+    # chunks are kept as a list and joined once: joining at every chunk copied everything read
+    # so far each time, quadratic in the size of the input
+    kept_p4: list[np.ndarray] = [np.empty((0, len(spec.decay.final_state), 4))]
+    kept_keys: list[np.ndarray] = []
+    kept_extras: dict[str, list[np.ndarray]] = {name: [np.empty(0)] for name in schema.extras}
+    n_kept = 0
     stats = ReadStats()
     for p4, extras, s in iterate(spec, schema, step_size=step_size):
         stats.add(s)
-        kept_p4 = np.concatenate([kept_p4, p4])
-        kept_keys = np.concatenate([kept_keys, rng.random(len(p4))])
-        kept_extras = {k: np.concatenate([kept_extras[k], extras[k]]) for k in kept_extras}
-        if limit is not None and len(kept_p4) > limit:
+        kept_p4.append(p4)
+        kept_keys.append(rng.random(len(p4)))
+        for k in kept_extras:
+            kept_extras[k].append(extras[k])
+        n_kept += len(p4)
+        if limit is not None and n_kept > limit:
             # the `limit` smallest random keys so far: a uniform sample of everything read
-            chosen = np.sort(np.argpartition(kept_keys, limit)[:limit])
-            stats.sampled_out += len(kept_p4) - limit
-            kept_p4, kept_keys = kept_p4[chosen], kept_keys[chosen]
-            kept_extras = {k: v[chosen] for k, v in kept_extras.items()}
-    p4 = kept_p4
+            keys = np.concatenate(kept_keys)
+            chosen = np.sort(np.argpartition(keys, limit)[:limit])
+            stats.sampled_out += n_kept - limit
+            kept_p4, kept_keys = [np.concatenate(kept_p4)[chosen]], [keys[chosen]]
+            kept_extras = {k: [np.concatenate(v)[chosen]] for k, v in kept_extras.items()}
+            n_kept = limit
+    p4 = np.concatenate(kept_p4)
+    extras_kept = {k: np.concatenate(v) for k, v in kept_extras.items()}
     if stats.sampled_out:
         warnings.warn(f"{where}: {stats.summary()}", stacklevel=2)
     where = f"tree '{schema.tree}' of {', '.join(spec.files)}"
@@ -359,7 +368,7 @@ def read_events(spec: InputSpec, *, step_size: int = DEFAULT_STEP, seed: int = 1
     if unit == "GeV":
         p4 = p4 * 1000.0
     _check_mother_mass(p4, spec.decay, where=where, units_given=spec.unit != "auto")
-    return Events(p4, tuple(n.name for n in spec.decay.final_state), kept_extras), schema, stats
+    return Events(p4, tuple(n.name for n in spec.decay.final_state), extras_kept), schema, stats
 
 
 def _event_limit(spec: InputSpec, schema: Schema, per_event: int, where: str) -> int | None:
