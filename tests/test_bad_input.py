@@ -166,6 +166,7 @@ CASES = [
     ("negative events asked", lambda f: ["generate", f["model"], "-n", "-5"], 2, r"argument -n/--events"),
     ("events not a number", lambda f: ["generate", f["model"], "-n", "abc"], 2, r"'abc' is not a number"),
     ("unknown compression", lambda f: ["generate", f["model"], "-n", "10", "-o", f["d"] / "x.root", "--compression", "gzip"], 2, r"compression must be one of zlib, lz4, lzma, none"),
+    ("unknown precision", lambda f: ["generate", f["model"], "-n", "10", "-o", f["d"] / "x.root", "--precision", "float16"], 2, r"invalid choice: .float16."),
     ("compression level out of range", lambda f: ["generate", f["model"], "-n", "10", "-o", f["d"] / "x.root", "--compression", "zlib:12"], 2, r"between 1 and 9, not 12"),
     ("factor not a number", lambda f: ["multiply", f["good"], "--decay", DS, "--factor", "ten"], 2,
      r"argument --factor: 'ten' is not a number"),

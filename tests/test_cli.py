@@ -50,6 +50,9 @@ def test_train_generate_validate_steps(tmp_path, tuple_file, capsys):
     assert run(["train", tuple_file, "--decay", DS, "-o", model, *FAST], capsys)[0] == 0
     assert run(["generate", model, "-n", "2500", "-o", gen, "--seed", "3"], capsys)[0] == 0
     assert uproot.open(gen)["DecayTree"].num_entries == 2500
+    fast = tmp_path / "bf16.root"
+    assert run(["generate", model, "-n", "2500", "-o", fast, "--seed", "3", "--precision", "bfloat16"], capsys)[0] == 0
+    assert uproot.open(fast)["DecayTree"].num_entries == 2500
     assert run(["validate", gen, tuple_file, "--model", model, "--report", report], capsys)[0] == 0
     assert (report / "report.html").exists()
 

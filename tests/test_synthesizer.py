@@ -35,6 +35,20 @@ def test_samples_do_not_depend_on_the_number_of_worker_threads(fitted, monkeypat
     np.testing.assert_array_equal(np.concatenate([c.p4 for c in chunks]), reference.p4)
 
 
+def test_bfloat16_events_are_physical_reproducible_and_close_to_float32(fitted, ds_decay):
+    exact = fitted.sample(5000, seed=4)
+    low = fitted.sample(5000, seed=4, precision="bfloat16")
+    np.testing.assert_array_equal(low.p4, fitted.sample(5000, seed=4, precision="bfloat16").p4)
+    assert not np.array_equal(low.p4, exact.p4)
+    masses = np.sqrt(np.maximum(low.p4[..., 0] ** 2 - (low.p4[..., 1:] ** 2).sum(-1), 0))
+    np.testing.assert_allclose(masses, np.broadcast_to([p.mass for p in ds_decay.final_state], masses.shape),
+                               rtol=1e-5)  # fmt: skip
+    mother = lambda e: np.sqrt(e.p4.sum(1)[:, 0] ** 2 - (e.p4.sum(1)[:, 1:] ** 2).sum(-1))  # noqa: E731
+    assert np.median(np.abs(mother(low) - mother(exact))) < 0.01 * np.std(mother(exact))
+    with pytest.raises(ConfigError, match="precision must be one of float32, bfloat16"):
+        next(fitted.sample_chunks(10, precision="half"))
+
+
 def test_a_range_of_the_stream_starts_at_any_block(fitted):
     whole = fitted.sample(BLOCK + 300, seed=5)
     tail = np.concatenate([c.p4 for c in fitted.sample_chunks(300, seed=5, chunk_size=128, start=BLOCK)])

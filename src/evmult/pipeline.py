@@ -129,10 +129,12 @@ def generate(
     schema: Schema | None = None,
     device: str = "auto",
     compress: str = "zlib:1",
+    precision: str = "float32",
 ) -> GenerateSummary:
     """Generate ``n`` events into ``output``, streamed chunk by chunk, keeping up to ``keep``.
 
-    ``compress`` is the ROOT compression, ``ALGORITHM[:LEVEL]`` (see :data:`evmult.io.write.COMPRESSIONS`).
+    ``compress`` is the ROOT compression, ``ALGORITHM[:LEVEL]`` (see :data:`evmult.io.write.COMPRESSIONS`);
+    ``precision`` that of the decoder's hidden layers (see :meth:`Synthesizer.sample_chunks`).
     """
     from tqdm import tqdm
 
@@ -153,7 +155,7 @@ def generate(
         ThreadPoolExecutor(max_workers=1) as pool,
     ):
         writing: Future[None] | None = None
-        for chunk in synth.sample_chunks(n, seed=seed, chunk_size=chunk_size, device=device):
+        for chunk in synth.sample_chunks(n, seed=seed, chunk_size=chunk_size, device=device, precision=precision):
             if writing is not None:
                 writing.result()
             writing = pool.submit(writer.write, chunk)

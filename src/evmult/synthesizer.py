@@ -33,6 +33,7 @@ from evmult.io.atomic import atomic_path
 from evmult.io.read import Schema
 from evmult.model import VAE, TrainConfig, TrainResult, train
 from evmult.model.train import resolve_device, threads
+from evmult.model.vae import PRECISIONS
 from evmult.physics import signed_mass
 from evmult.representations import SCALERS, Representation, Scaler, make, scaler_from_state
 from evmult.representations.calibration import MarginalCalibration
@@ -240,7 +241,9 @@ class Synthesizer:
             draws = np.concatenate([self._decode(seed, b, min(BLOCK, n - b * BLOCK)) for b in range(-(-n // BLOCK))])
         return MarginalCalibration.fit(draws, x)
 
-    def _decode(self, seed: int, block: int, size: int, device: torch.device | None = None) -> np.ndarray:
+    def _decode(
+        self, seed: int, block: int, size: int, device: torch.device | None = None, precision: str = "float32"
+    ) -> np.ndarray:
         """Decoder output (scaled features, before calibration) of the first ``size`` events of ``block`` of ``seed``.
 
         One random stream for the latent points, one for the decoder noise: the first k events of
@@ -258,7 +261,8 @@ class Synthesizer:
         step = DECODE_STEP if dev.type == "cpu" else size
         with torch.inference_mode():
             x = torch.cat([
-                vae.generate(z[i : i + step].to(dev), noise=None if noise is None else noise[i : i + step].to(dev))
+                vae.generate(z[i : i + step].to(dev), noise=None if noise is None else noise[i : i + step].to(dev),
+                             precision=precision)
                 for i in range(0, size, step)
             ])  # fmt: skip
         return x.cpu().numpy().astype(np.float64)
@@ -294,23 +298,35 @@ class Synthesizer:
                 )
         return events
 
-    def sample(self, n: int, *, seed: int = 1, device: str = "auto") -> Events:
-        """``n`` new events (MeV), reproducible for a given ``seed``."""
-        return Events.concatenate(list(self.sample_chunks(n, seed=seed, chunk_size=max(n, 1), device=device)))
+    def sample(self, n: int, *, seed: int = 1, device: str = "auto", precision: str = "float32") -> Events:
+        """``n`` new events (MeV), reproducible for a given ``seed`` (and ``precision``, see :data:`PRECISIONS`)."""
+        chunks = self.sample_chunks(n, seed=seed, chunk_size=max(n, 1), device=device, precision=precision)
+        return Events.concatenate(list(chunks))
 
     def sample_chunks(
-        self, n: int, *, seed: int = 1, chunk_size: int = 4 * BLOCK, device: str = "auto", start: int = 0
+        self,
+        n: int,
+        *,
+        seed: int = 1,
+        chunk_size: int = 4 * BLOCK,
+        device: str = "auto",
+        start: int = 0,
+        precision: str = "float32",
     ) -> Iterator[Events]:
         """Yield ``n`` events in chunks of ``chunk_size``; the same events whatever ``chunk_size``.
 
         ``start`` (a multiple of :data:`BLOCK`) skips to that place in the stream of ``seed``: the
         events are ``sample(start + n, seed=seed)[start:]``, computed without the ones before, so
-        that independent jobs can each generate their own range of one sample.
+        that independent jobs can each generate their own range of one sample. ``precision`` is
+        that of the decoder's hidden layers (:data:`PRECISIONS`): ``bfloat16`` events differ from
+        ``float32`` ones by far less than their statistical spread, not bit for bit.
         """
         if self.vae is None:
             raise EvmultError("the synthesizer has not been fitted or loaded")
         if n < 1:
             raise ConfigError(f"the number of events must be positive, not {n}")
+        if precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         if start < 0 or start % BLOCK:
             raise ConfigError(f"generation can start only at a multiple of {BLOCK} events, not at {start}")
         first = start // BLOCK
@@ -318,16 +334,17 @@ class Synthesizer:
         self.vae.to(dev).eval()
 
         def block_events(block: int) -> Events:
-            x = self._decode(seed, first + block, min(BLOCK, n - block * BLOCK), dev)
+            x = self._decode(seed, first + block, min(BLOCK, n - block * BLOCK), dev, precision)
             # the inverse transforms are many passes over (N, 4) arrays: on pieces that stay in
             # the cache they take about half the time they take on a whole block
             return Events.concatenate([self._events(self._unscale(x[i : i + POST_STEP]))
                                        for i in range(0, len(x), POST_STEP)])  # fmt: skip
 
         # each worker turns whole blocks into events (torch and numpy leave the GIL while they
-        # compute), so every core decodes and inverts; the blocks come back in order
+        # compute), so every core decodes and inverts; the blocks come back in order. On a GPU
+        # the network is quick and the inverse transforms on the CPU cores are the work.
         blocks = -(-n // BLOCK)
-        workers = generation_workers() if dev.type == "cpu" else 1
+        workers = generation_workers()
         pending: list[Events] = []
         have = 0
         with ThreadPoolExecutor(max_workers=workers) as pool, threads(1 if dev.type == "cpu" else 0):

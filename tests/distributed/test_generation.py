@@ -15,7 +15,7 @@ import uproot
 
 from evmult import __version__, pipeline
 from evmult.cli import main
-from evmult.distributed.generation import MANIFEST, generate_distributed, merge, plan
+from evmult.distributed.generation import MANIFEST, generate_chunk, generate_distributed, merge, plan
 from evmult.errors import ConfigError, InputFileError, OutputError, TrainingError
 from evmult.io.read import Schema
 from evmult.model import TrainConfig
@@ -113,6 +113,7 @@ def test_two_workers_write_chunks_and_a_manifest(two_workers, model):
     assert manifest["model"] == {"file": str(model.resolve()), "sha256": file_sha(model)}
     assert (manifest["seed"], manifest["events"], manifest["chunk_events"]) == (SEED, N, BLOCK)
     assert manifest["output_format"] == "root" and manifest["tree"] == "DecayTree" and manifest["device"] == "cpu"
+    assert manifest["precision"] == "float32"
     assert Schema.from_dict(manifest["schema"]) == SCHEMA
     chunks = manifest["chunks"]
     assert [(c["file"], c["start"], c["stop"], c["events"]) for c in chunks] == [
@@ -221,3 +222,13 @@ def test_options_that_do_not_go_together_are_refused(model, tmp_path, monkeypatc
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if Dask were not installed
     with pytest.raises(ConfigError, match=r"pip install 'evmult\[dask\]'"):
         generate_distributed(model, 10, tmp_path / "c", workers=1, progress=False)
+
+
+def test_a_bfloat16_chunk_holds_the_single_process_bfloat16_events(model, tmp_path):
+    single = tmp_path / "single.root"
+    pipeline.generate(Synthesizer.load(model), 3000, single, seed=SEED, progress=False, device="cpu",
+                      precision="bfloat16")  # fmt: skip
+    record = generate_chunk(str(model), file_sha(model), str(tmp_path / "chunk.root"), 0, 3000, seed=SEED,
+                            fmt="root", device="cpu", precision="bfloat16")  # fmt: skip
+    assert record["events"] == 3000
+    assert_same_events(tmp_path / "chunk.root", single)

@@ -79,3 +79,18 @@ def test_resuming_with_another_network_is_refused(tmp_path):
     with pytest.raises(TrainingError, match="is from another input or other settings"):
         train(VAE(4, latent_dim=2, hidden=(8,)), x, config=TrainConfig(epochs=4, batch_size=64), progress=False,
               checkpoint=ckpt, resume=True)  # fmt: skip
+
+
+def test_bfloat16_hidden_layers_move_the_output_little_and_keep_it_off_the_bfloat16_grid():
+    torch.manual_seed(0)
+    vae = VAE(12, latent_dim=12, hidden=(64, 64)).eval()
+    z, noise = torch.randn(4096, 12), torch.randn(4096, 12)
+    exact = vae.generate(z, noise=noise)
+    low = vae.generate(z, noise=noise, precision="bfloat16")
+    assert torch.equal(exact, vae.decoder(z).mean + vae.decoder(z).stddev * noise)  # float32 as before
+    assert low.dtype == torch.float32
+    assert 0 < (low - exact).abs().max() < 0.02 * exact.abs().max()
+    mean = vae.decoder.mean(z, precision="bfloat16")
+    assert not torch.equal(mean, mean.bfloat16().float())  # the output layer is float32
+    with pytest.raises(ValueError, match="precision must be one of float32, bfloat16"):
+        vae.generate(z, precision="float16")

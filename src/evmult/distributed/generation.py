@@ -39,6 +39,7 @@ from evmult.errors import ConfigError, InputFileError, ModelFileError, OutputErr
 from evmult.io import EventWriter, Schema, atomic_path, check_output
 from evmult.io.atomic import check_space
 from evmult.io.write import FORMATS, iterate_written, minimum_bytes
+from evmult.model.vae import PRECISIONS
 from evmult.synthesizer import BLOCK
 
 MANIFEST = "manifest.json"
@@ -109,6 +110,7 @@ def generate_distributed(
     scheduler: str | None = None,
     workers: int | None = None,
     device: str = "cpu",
+    precision: str = "float32",
     overwrite: bool = False,
     progress: bool = True,
     log: Log = _quiet,
@@ -121,6 +123,8 @@ def generate_distributed(
             chunk) is started for the run and closed after it.
         device: where each task runs the network. ``cpu`` (the default) gives the same events
             on every worker; ``auto`` or ``cuda`` on a farm of mixed nodes would not.
+        precision: of the decoder's hidden layers, ``float32`` or ``bfloat16`` (see
+            :meth:`evmult.synthesizer.Synthesizer.sample_chunks`).
 
     Raises:
         OutputError: ``out_dir`` holds an earlier run (and not ``overwrite``), or cannot be written.
@@ -139,6 +143,8 @@ def generate_distributed(
         raise ConfigError(f"the number of workers must be positive, not {workers}")
     ranges = plan(n, chunk_events)
     _check_device(device)
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     model = Path(model_path).resolve()
     out = Path(out_dir).resolve()
     schema = Synthesizer.load(model).schema  # a bad model file stops the run before any cluster starts
@@ -165,6 +171,7 @@ def generate_distributed(
                     seed=seed,
                     fmt=fmt,
                     device=device,
+                    precision=precision,
                     key=f"evmult-chunk-{i:05d}-{token}",
                     pure=False,
                 )
@@ -200,6 +207,7 @@ def generate_distributed(
         "chunk_events": chunk_size(chunk_events),
         "output_format": fmt,
         "device": device,
+        "precision": precision,
         "tree": schema.tree,
         "schema": schema.to_dict(),
         "chunks": [records[name] for name in names],
@@ -211,7 +219,16 @@ def generate_distributed(
 
 
 def generate_chunk(
-    model_path: str, model_sha: str, output: str, start: int, stop: int, *, seed: int, fmt: str, device: str
+    model_path: str,
+    model_sha: str,
+    output: str,
+    start: int,
+    stop: int,
+    *,
+    seed: int,
+    fmt: str,
+    device: str,
+    precision: str = "float32",
 ) -> dict[str, Any]:
     """One task: events ``[start, stop)`` of the stream of ``seed`` into ``output``; its manifest entry."""
     import torch
@@ -226,7 +243,10 @@ def generate_chunk(
         assert synth.schema is not None  # checked before the tasks were sent
         digest = hashlib.sha256()
         with EventWriter(output, synth.schema, fmt=fmt, overwrite=True) as writer:
-            for events in synth.sample_chunks(stop - start, seed=seed, chunk_size=STEP, device=device, start=start):
+            chunks = synth.sample_chunks(
+                stop - start, seed=seed, chunk_size=STEP, device=device, start=start, precision=precision
+            )
+            for events in chunks:
                 writer.write(events)
                 digest.update(events.p4.tobytes())
                 for name in sorted(events.extras):

@@ -18,6 +18,10 @@ import torch
 from torch import nn
 from torch.distributions import Independent, Normal
 
+#: Arithmetic of the decoder's hidden layers when generating: ``bfloat16`` is faster where the
+#: hardware has it, and changes the events by far less than their statistical spread.
+PRECISIONS = ("float32", "bfloat16")
+
 
 def mlp(n_in: int, hidden: Sequence[int], n_out: int) -> nn.Sequential:
     """Fully connected layers with SiLU activations between them."""
@@ -54,6 +58,21 @@ class Decoder(nn.Module):
         sigma = self.log_sigma.clamp(-12.0, 6.0).exp().expand(z.shape[0], -1)
         return Independent(Normal(self.net(z), sigma), 1)
 
+    def mean(self, z: torch.Tensor, *, precision: str = "float32") -> torch.Tensor:
+        """``mu(z)``; with ``precision="bfloat16"`` the hidden layers compute in bfloat16.
+
+        That is about three times faster on CPUs with bfloat16 instructions (AVX512-BF16, AMX)
+        and on GPUs. The output layer stays float32, so that the means are sums of many rounded
+        terms rather than numbers on bfloat16's coarse grid (steps of 1/64 between 2 and 4).
+        """
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        if precision == "float32":
+            return self.net(z)
+        with torch.autocast(z.device.type, dtype=torch.bfloat16):
+            hidden = self.net[:-1](z)
+        return self.net[-1](hidden.float())
+
 
 class VAE(nn.Module):
     """Encoder, decoder and a standard-normal prior."""
@@ -72,11 +91,16 @@ class VAE(nn.Module):
         return Independent(Normal(zero, torch.ones_like(zero)), 1)
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, *, noise: torch.Tensor | None = None) -> torch.Tensor:
+    def generate(
+        self, z: torch.Tensor, *, noise: torch.Tensor | None = None, precision: str = "float32"
+    ) -> torch.Tensor:
         """Decode latent points ``z``: the mean of ``p(x | z)``, plus its width times ``noise`` if given.
 
         With ``noise`` a standard-normal tensor of the output's shape, the result is a draw
-        from ``p(x | z)``; passing the noise in keeps generation reproducible.
+        from ``p(x | z)``; passing the noise in keeps generation reproducible. ``precision``
+        is that of the hidden layers (see :meth:`Decoder.mean`).
         """
-        px = self.decoder(z)
-        return px.mean if noise is None else px.mean + px.stddev * noise
+        mean = self.decoder.mean(z, precision=precision)
+        if noise is None:
+            return mean
+        return mean + self.decoder.log_sigma.clamp(-12.0, 6.0).exp() * noise
