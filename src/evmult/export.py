@@ -37,6 +37,7 @@ from evmult import __version__
 from evmult.errors import ConfigError, EvmultError
 from evmult.io.atomic import atomic_path
 from evmult.representations import QuantileScaler
+from evmult.representations.base import grid_lookup
 from evmult.synthesizer import Synthesizer
 
 #: The ONNX operator set of exported models: onnxruntime 1.18 and later run it.
@@ -129,10 +130,7 @@ class QuantileInverse(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         position = (ndtr(z).clamp(self.first, self.last) - self.first) * ((self.knots - 1) / (self.last - self.first))
-        lower = position.floor().clamp(max=self.knots - 2)
-        q: torch.Tensor = self.quantiles  # type: ignore[assignment]
-        q0 = q.gather(0, lower.long())
-        return q0 + (position - lower) * (q.gather(0, lower.long() + 1) - q0)
+        return grid_lookup(self.quantiles, position)  # type: ignore[no-any-return]
 
 
 class Generator(nn.Module):

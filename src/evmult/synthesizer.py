@@ -244,7 +244,13 @@ class Synthesizer:
     def _decode(
         self, seed: int, block: int, size: int, device: torch.device | None = None, precision: str = "float32"
     ) -> np.ndarray:
-        """Decoder output (scaled features, before calibration) of the first ``size`` events of ``block`` of ``seed``.
+        """Decoder output (scaled features, before calibration) of the first ``size`` events of ``block``."""
+        return self._decode_tensor(seed, block, size, device, precision).cpu().numpy().astype(np.float64)
+
+    def _decode_tensor(
+        self, seed: int, block: int, size: int, device: torch.device | None = None, precision: str = "float32"
+    ) -> torch.Tensor:
+        """:meth:`_decode` as a float32 tensor on ``device``.
 
         One random stream for the latent points, one for the decoder noise: the first k events of
         a block are the same whatever its size, so ``sample(k)`` is a prefix of ``sample(n)``.
@@ -265,10 +271,14 @@ class Synthesizer:
                              precision=precision)
                 for i in range(0, size, step)
             ])  # fmt: skip
-        return x.cpu().numpy().astype(np.float64)
+        return x
 
-    def _unscale(self, y: np.ndarray) -> np.ndarray:
-        """Decoder output -> features in the representation's units: calibration, then the scaler's inverse."""
+    def _unscale(self, y: Any) -> Any:
+        """Decoder output -> features in the representation's units: calibration, then the scaler's inverse.
+
+        numpy or torch; both are interpolations on equally spaced grids, about twice as fast in
+        torch (vectorised gathers and normal CDF) as in numpy, with the same float64 results.
+        """
         return self.scaler.inverse(y if self.calibration is None else self.calibration.apply(y))
 
     def _features(self, events: Events) -> np.ndarray:
@@ -334,11 +344,12 @@ class Synthesizer:
         self.vae.to(dev).eval()
 
         def block_events(block: int) -> Events:
-            x = self._decode(seed, first + block, min(BLOCK, n - block * BLOCK), dev, precision)
+            x = self._decode_tensor(seed, first + block, min(BLOCK, n - block * BLOCK), dev, precision)
             # the inverse transforms are many passes over (N, 4) arrays: on pieces that stay in
             # the cache they take about half the time they take on a whole block
-            return Events.concatenate([self._events(self._unscale(x[i : i + POST_STEP]))
-                                       for i in range(0, len(x), POST_STEP)])  # fmt: skip
+            with torch.inference_mode():
+                return Events.concatenate([self._events(self._unscale(piece.double()).cpu().numpy())
+                                           for piece in x.split(POST_STEP)])  # fmt: skip
 
         # each worker turns whole blocks into events (torch and numpy leave the GIL while they
         # compute), so every core decodes and inverts; the blocks come back in order. On a GPU

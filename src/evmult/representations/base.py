@@ -129,24 +129,18 @@ class QuantileScaler:
     def inverse(self, z: Any) -> Any:
         assert self.quantiles is not None, "QuantileScaler used before fit"
         p = self.probabilities
+        # the knots sit at equally spaced probabilities: the interval of each value follows from
+        # its probability directly, without the binary search of np.interp
         if type(z).__module__.startswith("torch"):
             import torch
 
-            u = torch.special.ndtr(z)
-            q = torch.as_tensor(self.quantiles, dtype=z.dtype, device=z.device)
-            pp = torch.as_tensor(p, dtype=z.dtype, device=z.device)
-            return torch.stack([_interp_torch(u[:, j], pp, q[:, j]) for j in range(z.shape[1])], 1)
-        from scipy.special import ndtr
+            u: Any = torch.special.ndtr(z).clamp(p[0], p[-1])
+            knots: Any = torch.as_tensor(self.quantiles, dtype=z.dtype, device=z.device)
+        else:
+            from scipy.special import ndtr
 
-        # the knots sit at equally spaced probabilities: the interval of each value follows from
-        # its probability directly, without the binary search of np.interp
-        position = (np.clip(ndtr(z), p[0], p[-1]) - p[0]) * ((self.knots - 1) / (p[-1] - p[0]))
-        lower = np.minimum(position.astype(np.intp), self.knots - 2)
-        frac = position - lower
-        knots = self.quantiles
-        columns = np.arange(knots.shape[1])
-        q0 = knots[lower, columns]
-        return q0 + frac * (knots[lower + 1, columns] - q0)
+            u, knots = np.clip(ndtr(z), p[0], p[-1]), self.quantiles
+        return grid_lookup(knots, (u - p[0]) * ((self.knots - 1) / (p[-1] - p[0])))
 
     def state(self) -> dict[str, Any]:
         assert self.quantiles is not None
@@ -167,14 +161,23 @@ def strictly_increasing(q: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(q + np.arange(len(q))[:, None] * 1e-12 * scale, axis=0)
 
 
-def _interp_torch(x: Any, xp: Any, fp: Any) -> Any:
-    """``numpy.interp`` for torch tensors (differentiable in ``x``), clamped at the ends."""
-    import torch
+def grid_lookup(table: Any, position: Any) -> Any:
+    """Each column of ``table`` (knots, D) interpolated linearly at ``position`` (N, D), in knots from 0.
 
-    x = x.clamp(xp[0], xp[-1])
-    i = torch.searchsorted(xp, x.detach().contiguous()).clamp(1, len(xp) - 1)
-    x0, x1, f0, f1 = xp[i - 1], xp[i], fp[i - 1], fp[i]
-    return f0 + (f1 - f0) * (x - x0) / (x1 - x0)
+    The tabulated maps of the scaler and the calibration sit on equally spaced grids, so a
+    value's interval is its position's integer part: a direct index, no search. numpy or
+    torch (differentiable in ``position``); positions must lie in ``[0, knots - 1]``.
+    """
+    knots = table.shape[0]
+    if type(position).__module__.startswith("torch"):
+        lower = position.floor().clamp(max=knots - 2)
+        index = lower.long()
+        v0 = table.gather(0, index)
+        return v0 + (position - lower) * (table.gather(0, index + 1) - v0)
+    lower = np.minimum(position.astype(np.intp), knots - 2)
+    columns = np.arange(table.shape[1])
+    v0 = table[lower, columns]
+    return v0 + (position - lower) * (table[lower + 1, columns] - v0)
 
 
 Scaler = Standardizer | QuantileScaler

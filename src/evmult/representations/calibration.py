@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from evmult.representations.base import strictly_increasing
+from evmult.representations.base import grid_lookup, strictly_increasing
 
 
 class MarginalCalibration:
@@ -67,21 +67,17 @@ class MarginalCalibration:
 
     def apply(self, y: Any) -> Any:
         """Calibrated features for decoder outputs ``y`` (N, D), numpy or torch; clamped to the grid's range."""
+        lo: Any = self.lo
+        hi: Any = self.hi
+        values: Any = self.values
         if type(y).__module__.startswith("torch"):
             import torch
 
-            lo, hi, values = (torch.as_tensor(a, dtype=y.dtype, device=y.device)
-                              for a in (self.lo, self.hi, self.values))  # fmt: skip
-            position = (torch.minimum(torch.maximum(y, lo), hi) - lo) * ((self.knots - 1) / (hi - lo))
-            lower = position.floor().clamp(max=self.knots - 2)
-            index = lower.long()
-            v0 = values.gather(0, index)
-            return v0 + (position - lower) * (values.gather(0, index + 1) - v0)
-        position = (np.clip(y, self.lo, self.hi) - self.lo) * ((self.knots - 1) / (self.hi - self.lo))
-        lower = np.minimum(position.astype(np.intp), self.knots - 2)
-        columns = np.arange(self.values.shape[1])
-        v0 = self.values[lower, columns]
-        return v0 + (position - lower) * (self.values[lower + 1, columns] - v0)
+            lo, hi, values = (torch.as_tensor(a, dtype=y.dtype, device=y.device) for a in (lo, hi, values))
+            y = torch.minimum(torch.maximum(y, lo), hi)
+        else:
+            y = np.clip(y, lo, hi)
+        return grid_lookup(values, (y - lo) * ((self.knots - 1) / (hi - lo)))
 
     def state(self) -> dict[str, Any]:
         return {"kind": self.kind, "lo": self.lo.tolist(), "hi": self.hi.tolist(), "values": self.values.T.tolist()}
