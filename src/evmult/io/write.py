@@ -29,7 +29,7 @@ from evmult.physics import azimuth, momentum, pseudorapidity, signed_mass, trans
 
 FORMATS = ("root", "parquet")
 #: ROOT compression algorithms a writer can use; ``zlib`` level 1 is ROOT's and uproot's default
-#: and every reader has it. Generated float64 momenta compress by only about 5-10 %: Python's
+#: and every reader has it. Generated float64 momenta compress by only about 5 %: Python's
 #: own zlib spends about as much CPU on them as decoding them, so level 1 is deflated with
 #: ISA-L instead (see :func:`_isal_zlib`). ``lz4`` (ROOT >= 6.12 reads it; uproot needs the
 #: ``lz4`` and ``xxhash`` packages, installed with evmult) or ``none`` are as fast.
@@ -73,8 +73,9 @@ def _isal_zlib() -> type | None:
     """uproot's ZLIB compression deflating with Intel's ISA-L; None where ``isal`` is not installed.
 
     The blocks are ordinary zlib streams: ROOT, uproot and every other reader inflate them as
-    usual. On generated float64 momenta ISA-L's level 1 writes about 1 GB/s where Python's zlib
-    at level 1 writes 45 MB/s, at the same ratio (0.945 against 0.954 of the raw size). uproot's
+    usual. On a generated float64 momentum branch ISA-L's level 1 deflates about 1 000 MB/s where
+    Python's zlib at level 1 does 47, to a slightly smaller size (0.955 against 0.962 of the raw
+    size; benchmarks/speed.py). uproot's
     own ``ZLIB.library = "isal"`` would map level 1 onto ISA-L's level 0, whose static Huffman
     code makes these branches larger than uncompressed.
     """
