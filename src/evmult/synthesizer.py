@@ -54,10 +54,10 @@ CALIBRATION_DRAWS = (4 * BLOCK, 16 * BLOCK)
 
 
 def generation_workers() -> int:
-    """Threads that turn blocks into events on a CPU: torch's thread count, at most 16.
+    """Threads that turn blocks into events (each decodes, then inverts on the CPU): torch's thread count, at most 16.
 
     torch counts the usable cores unless ``OMP_NUM_THREADS`` says otherwise (batch systems
-    such as HTCondor set it to the cores a job asked for).
+    such as HTCondor set it to the cores a job asked for; each Dask chunk task runs with one).
     """
     return max(1, min(torch.get_num_threads(), 16))
 
