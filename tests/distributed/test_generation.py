@@ -17,6 +17,7 @@ from evmult import __version__, pipeline
 from evmult.cli import main
 from evmult.distributed.generation import MANIFEST, generate_chunk, generate_distributed, merge, plan
 from evmult.errors import ConfigError, InputFileError, OutputError, TrainingError
+from evmult.io.atomic import MARKER
 from evmult.io.read import Schema
 from evmult.model import TrainConfig
 from evmult.synthesizer import BLOCK, ModelConfig, Synthesizer
@@ -107,7 +108,7 @@ def test_chunks_are_fixed_by_the_request_in_whole_blocks():
 
 def test_two_workers_write_chunks_and_a_manifest(two_workers, model):
     manifest = json.loads((two_workers / MANIFEST).read_text())
-    assert sorted(p.name for p in two_workers.iterdir()) == ["chunk-00000.root", "chunk-00001.root", MANIFEST]
+    assert sorted(p.name for p in two_workers.iterdir()) == [MARKER, "chunk-00000.root", "chunk-00001.root", MANIFEST]
     assert manifest["format"] == "evmult-generation" and manifest["format_version"] == 1
     assert manifest["evmult_version"] == __version__
     assert manifest["model"] == {"file": str(model.resolve()), "sha256": file_sha(model)}
@@ -126,7 +127,7 @@ def test_two_workers_write_chunks_and_a_manifest(two_workers, model):
         with uproot.open(path) as file:
             assert file["DecayTree"].num_entries == chunk["events"]
     assert len({c["worker"]["pid"] for c in chunks}) == 2  # each worker made one chunk
-    assert not list(two_workers.glob(".*"))  # no temporaries left
+    assert [p.name for p in two_workers.glob(".*")] == [MARKER]  # no temporaries left
 
 
 def test_merged_chunks_are_the_single_process_events_whatever_the_workers(two_workers, single, model, tmp_path):
@@ -161,8 +162,18 @@ def test_overwrite_replaces_the_whole_earlier_run(two_workers, model, cluster, t
     run = generate_distributed(
         model, 500, out, seed=SEED, scheduler=cluster.scheduler_address, overwrite=True, progress=False
     )
-    assert sorted(p.name for p in out.iterdir()) == ["chunk-00000.root", MANIFEST]  # the old second chunk is gone
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "chunk-00000.root", MANIFEST]  # the old 2nd chunk is gone
     assert json.loads(run.manifest.read_text())["events"] == 500
+
+
+def test_overwrite_never_removes_chunk_or_manifest_files_evmult_did_not_write(model, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / MANIFEST).write_text("{}")
+    (out / "chunk-00000.root").write_text("my own file")
+    with pytest.raises(OutputError, match="evmult did not write it; it is not replaced, not even with --overwrite"):
+        generate_distributed(model, 500, out, seed=SEED, workers=1, overwrite=True, progress=False)
+    assert (out / "chunk-00000.root").read_text() == "my own file" and (out / MANIFEST).read_text() == "{}"
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs workers without the device asked for")

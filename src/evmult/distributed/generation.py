@@ -37,7 +37,7 @@ from typing import Any
 from evmult import __version__
 from evmult.errors import ConfigError, InputFileError, ModelFileError, OutputError
 from evmult.io import EventWriter, Schema, atomic_path, check_output
-from evmult.io.atomic import check_space
+from evmult.io.atomic import MARKER, check_space
 from evmult.io.write import FORMATS, iterate_written, minimum_bytes
 from evmult.model.vae import PRECISIONS
 from evmult.synthesizer import BLOCK
@@ -187,7 +187,8 @@ def generate_distributed(
             finally:
                 client.cancel(futures)
     except BaseException:
-        if not existed and out.is_dir() and not any(out.iterdir()):
+        if not existed and out.is_dir() and {p.name for p in out.iterdir()} <= {MARKER}:
+            (out / MARKER).unlink(missing_ok=True)
             out.rmdir()  # a run that wrote nothing leaves no folder behind
         raise
     kinds = sorted({f"torch {r['worker']['torch']} on {r['worker']['cpu']}" for r in records.values()})
@@ -361,13 +362,24 @@ def sha256(path: str | os.PathLike[str]) -> str:
 
 
 def _claim(out: Path, *, overwrite: bool) -> None:
-    """Make ``out`` ready for a run: refuse an earlier run's files unless ``overwrite``, then remove them."""
+    """Make ``out`` ready for a run: refuse an earlier run's files unless ``overwrite``, then remove them.
+
+    Only files of a folder that an earlier run marked as evmult's (:data:`MARKER`) are removed:
+    a ``manifest.json`` or ``chunk-00000.root`` of the user's own is never replaced.
+    """
     check_output(out / MANIFEST, overwrite=True)  # creates the folder, checks it can be written
     earlier = sorted(p for fmt in FORMATS for p in out.glob(f"chunk-*.{fmt}"))
     manifest = out / MANIFEST
-    if (manifest.exists() or earlier) and not overwrite:
+    if manifest.exists() or earlier:
         what = "a finished run" if manifest.exists() else "the chunks of an unfinished run"
-        raise OutputError(f"{out} holds {what}; pass --overwrite to replace it, or choose another folder")
+        if not overwrite:
+            raise OutputError(f"{out} holds {what}; pass --overwrite to replace it, or choose another folder")
+        if not (out / MARKER).exists():
+            raise OutputError(
+                f"{out} holds {MANIFEST if manifest.exists() else earlier[0].name} but evmult did not write it; "
+                "it is not replaced, not even with --overwrite (choose another folder)"
+            )
+    (out / MARKER).write_text("chunks and manifest written by evmult; --overwrite may replace them\n")
     manifest.unlink(missing_ok=True)  # first: a run that fails from here on leaves no manifest
     for path in earlier:
         path.unlink()
