@@ -19,6 +19,12 @@ def fitted(ds_decay, ds_events):
     return synth
 
 
+def test_a_shorter_sample_is_the_start_of_a_longer_one(fitted):
+    long = fitted.sample(BLOCK + 10, seed=3)
+    for k in (1, 17, 1001, BLOCK + 1):
+        np.testing.assert_array_equal(fitted.sample(k, seed=3).p4, long.p4[:k])
+
+
 def test_samples_are_reproducible_and_independent_of_chunking(fitted):
     a = fitted.sample(BLOCK + 300, seed=5)
     b = np.concatenate([c.p4 for c in fitted.sample_chunks(BLOCK + 300, seed=5, chunk_size=7000)])

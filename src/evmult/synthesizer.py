@@ -252,26 +252,29 @@ class Synthesizer:
     ) -> torch.Tensor:
         """:meth:`_decode` as a float32 tensor on ``device``.
 
-        One random stream for the latent points, one for the decoder noise: the first k events of
-        a block are the same whatever its size, so ``sample(k)`` is a prefix of ``sample(n)``.
+        One random stream for the latent points, one for the decoder noise. Both are drawn for a
+        whole block (torch's normal draws of a shorter call are not a prefix of a longer one's),
+        and the network always decodes whole passes of ``DECODE_STEP`` events (its arithmetic
+        depends on the batch size in the last digits), cut to ``size`` after: the first k events
+        of a block are the same whatever its size, and ``sample(k)`` is a prefix of ``sample(n)``.
         """
         vae = self.vae
         assert vae is not None
         dev = device or torch.device("cpu")
-        z = torch.randn(size, vae.latent_dim, generator=torch.Generator().manual_seed(_seed(seed, block, 0)))
+        z = torch.randn(BLOCK, vae.latent_dim, generator=torch.Generator().manual_seed(_seed(seed, block, 0)))
         noise = None
         if self.model_config.decoder_noise:
-            noise = torch.randn(size, vae.n_features, generator=torch.Generator().manual_seed(_seed(seed, block, 1)))
+            noise = torch.randn(BLOCK, vae.n_features, generator=torch.Generator().manual_seed(_seed(seed, block, 1)))
         # on a CPU, passes over a few thousand events keep the layers' activations in cache:
         # about 1.7 times the rate of one pass over the whole block
-        step = DECODE_STEP if dev.type == "cpu" else size
+        step = DECODE_STEP if dev.type == "cpu" else BLOCK
         with torch.inference_mode():
             x = torch.cat([
                 vae.generate(z[i : i + step].to(dev), noise=None if noise is None else noise[i : i + step].to(dev),
                              precision=precision)
                 for i in range(0, size, step)
             ])  # fmt: skip
-        return x
+        return x[:size]
 
     def _unscale(self, y: Any) -> Any:
         """Decoder output -> features in the representation's units: calibration, then the scaler's inverse.
