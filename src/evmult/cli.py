@@ -102,6 +102,22 @@ def int_list(text: str) -> list[int]:
 # ---------------------------------------------------------------- parser
 
 
+def _events(n: int) -> str:
+    return f"{n:,} event{'s' if n != 1 else ''}"
+
+
+def _precision_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--precision",
+        choices=["float32", "bfloat16"],
+        default="float32",
+        help="arithmetic of the network's hidden layers: bfloat16 is about 1.4 times faster end to end on CPUs with "
+        "bfloat16 instructions (AVX512-BF16, AMX) and on GPUs, slower on others; the sample changes by far less than "
+        "its statistical precision (a classifier cannot tell it from float32), single events in the tails can move "
+        "more (see docs/results.md) (default: float32)",
+    )
+
+
 def _input_options(p: argparse.ArgumentParser, *, files: bool = True) -> None:
     g = p.add_argument_group("input")
     if files:
@@ -227,7 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--format", choices=["root", "parquet"], help="output format (default: parquet for a .parquet file, else root)"
     )
-    p.add_argument("--chunk-size", type=positive_int, default=262_144, help="events written at once")
+    p.add_argument(
+        "--chunk-size",
+        type=positive_int,
+        default=262_144,
+        help="events written at once, one ROOT basket per branch (default: 262144; small values make large files "
+        "that are slow to read)",
+    )
     p.add_argument(
         "--compression",
         type=compression_option,
@@ -240,14 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto (CUDA when there is a GPU, else CPU), cpu or cuda (default: auto; with --workers or --scheduler "
         "cpu, so that every chunk is computed alike)",
     )
-    p.add_argument(
-        "--precision",
-        choices=["float32", "bfloat16"],
-        default="float32",
-        help="arithmetic of the network's hidden layers: bfloat16 is about 1.4 times faster end to end on CPUs with "
-        "bfloat16 instructions (AVX512-BF16, AMX) and on GPUs, slower on others; it moves each event by far less "
-        "than its statistical spread (see docs/results.md) (default: float32)",
-    )
+    _precision_option(p)
     d = p.add_argument_group("in chunks on a Dask cluster (-o is then a folder: chunk files and manifest.json)")
     d.add_argument("--workers", type=positive_int, help="start a local cluster of this many processes")
     d.add_argument("--scheduler", metavar="ADDRESS", help="use a running cluster, e.g. tcp://host:8786 (dask-jobqueue)")
@@ -323,10 +338,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ALGO[:LEVEL]",
         help="ROOT compression: zlib (default, level 1: ROOT's own), lz4, lzma (smallest, slowest) or none",
     )
+    _precision_option(p)
     _model_options(p)
     _output_options(p)
     for command in sub.choices.values():  # --quiet after the command name too
-        command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
+        command.add_argument(
+            "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars or messages"
+        )
     return parser
 
 
@@ -497,7 +515,7 @@ def cmd_generate(args: argparse.Namespace, log: Any) -> None:
         overwrite=args.overwrite, progress=not args.quiet, device=args.device or "auto", compress=args.compression,
         precision=args.precision,
     )  # fmt: skip
-    log(f"{summary.n:,} events written to {args.output} ({summary.rate:,.0f} events/s)")
+    log(f"{_events(summary.n)} written to {args.output} ({summary.rate:,.0f} events/s)")
 
 
 def _generate_distributed(args: argparse.Namespace, log: Any) -> None:
@@ -516,7 +534,7 @@ def cmd_merge(args: argparse.Namespace, log: Any) -> None:
     from evmult.distributed.generation import merge
 
     n = merge(args.manifest, args.output, overwrite=args.overwrite, progress=not args.quiet)
-    log(f"{n:,} events written to {args.output}")
+    log(f"{_events(n)} written to {args.output}")
 
 
 def cmd_validate(args: argparse.Namespace, log: Any) -> None:
@@ -597,7 +615,7 @@ def cmd_multiply(args: argparse.Namespace, log: Any) -> None:
     pipeline.multiply(
         spec, output=args.output, factor=float(factor), holdout=float(holdout), model=model, training=training,
         report=args.report, save_model=args.save_model, fmt=_format(args), overwrite=args.overwrite,
-        progress=not args.quiet, log=log, compress=args.compression,
+        progress=not args.quiet, log=log, compress=args.compression, precision=args.precision,
     )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from evmult.io import EventWriter, InputSpec, Schema, check_output, read_events
 from evmult.io.atomic import check_space
 from evmult.io.write import minimum_bytes
 from evmult.model import TrainConfig
+from evmult.model.train import resolve_device
 from evmult.synthesizer import ModelConfig, Synthesizer
 
 #: At most this many generated events are kept in memory for validation.
@@ -143,7 +144,8 @@ def generate(
     schema = schema or synth.schema
     if schema is None:
         raise ConfigError("the model carries no input schema; it cannot tell which branches to write")
-    check_space(output, minimum_bytes(schema, n, compress))  # before the first event, not at a full disk
+    check_space(output, minimum_bytes(schema, n, compress, fmt))  # before the first event, not at a full disk
+    resolve_device(device)  # a device that is not there is an error before the progress bar and the file
     kept: list[Events] = []
     n_kept = 0
     start = time.perf_counter()
@@ -232,6 +234,7 @@ def multiply(
     progress: bool = True,
     log: Log = _quiet,
     compress: str = "zlib:1",
+    precision: str = "float32",
 ) -> MultiplySummary:
     """Split the input, train on one part, generate ``factor`` times the input size, validate on the other part."""
     if not np.isfinite(factor) or factor <= 0:
@@ -265,6 +268,7 @@ def multiply(
         overwrite=overwrite,
         progress=progress,
         compress=compress,
+        precision=precision,
     )
     log(f"{n_out:,} events written to {output} ({gen.rate:,.0f} events/s)")
     summary = MultiplySummary(len(events), len(train_part), len(held), n_out, result.seconds, gen.seconds)

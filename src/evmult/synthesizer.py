@@ -341,8 +341,8 @@ class Synthesizer:
         ``start`` (a multiple of :data:`BLOCK`) skips to that place in the stream of ``seed``: the
         events are ``sample(start + n, seed=seed)[start:]``, computed without the ones before, so
         that independent jobs can each generate their own range of one sample. ``precision`` is
-        that of the decoder's hidden layers (:data:`PRECISIONS`): ``bfloat16`` events differ from
-        ``float32`` ones by far less than their statistical spread, not bit for bit.
+        that of the decoder's hidden layers (:data:`PRECISIONS`): a ``bfloat16`` sample differs from
+        a ``float32`` one by far less than its statistical precision, though single events can move more.
         """
         if self.vae is None:
             raise EvmultError("the synthesizer has not been fitted or loaded")

@@ -166,6 +166,16 @@ def test_overwrite_replaces_the_whole_earlier_run(two_workers, model, cluster, t
     assert json.loads(run.manifest.read_text())["events"] == 500
 
 
+def test_a_new_run_removes_the_temporaries_of_an_interrupted_one(two_workers, model, cluster, tmp_path):
+    out = tmp_path / "gen"
+    shutil.copytree(two_workers, out)
+    (out / MANIFEST).unlink()  # interrupted: no manifest, one chunk still being written
+    (out / ".chunk-00001.root.tmp-999999-abcd1234").write_bytes(b"half a chunk")
+    generate_distributed(model, 500, out, seed=SEED, scheduler=cluster.scheduler_address, overwrite=True,
+                         progress=False)  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "chunk-00000.root", MANIFEST]
+
+
 def test_overwrite_never_removes_chunk_or_manifest_files_evmult_did_not_write(model, tmp_path):
     out = tmp_path / "mine"
     out.mkdir()

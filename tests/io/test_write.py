@@ -11,7 +11,7 @@ from evmult.io import EventWriter, InputSpec, read_events, write_events
 from evmult.io.atomic import MARKER, atomic_path, check_output
 from evmult.io.branches import BranchMap
 from evmult.io.read import Schema
-from evmult.io.write import compression, iterate_written
+from evmult.io.write import compression, iterate_written, minimum_bytes
 from tests.io.conftest import LHCB_SCHEMA as SCHEMA
 
 
@@ -166,6 +166,17 @@ def test_default_zlib_is_deflated_by_isal_into_ordinary_zlib_baskets(tmp_path, d
     # uproot inflates with Python's own zlib: the baskets are standard zlib streams
     values = branch.array(library="np")
     np.testing.assert_array_equal(values, ds_events.p4[:, 0, 1].astype(values.dtype))
+
+
+@pytest.mark.parametrize("compress", ["zlib:1", "lz4", "lzma:1", "none"])
+def test_the_disk_check_bound_is_below_the_real_size_and_counts_each_branch_type(tmp_path, ds_events, compress):
+    out = tmp_path / "gen.root"
+    with EventWriter(out, SCHEMA, compress=compress) as w:
+        w.write(ds_events)
+    bound = minimum_bytes(SCHEMA, len(ds_events), compress)
+    assert 0.5 * out.stat().st_size < bound < out.stat().st_size
+    # 12 float64 momenta, the float32 Ds_M and the float64 piplus_PT
+    assert minimum_bytes(SCHEMA, 1000, "none") == 1000 * (13 * 8 + 4)
 
 
 def test_bad_compression_is_refused_before_anything_is_written(tmp_path):

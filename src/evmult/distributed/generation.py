@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import secrets
 import socket
@@ -150,7 +151,8 @@ def generate_distributed(
     schema = Synthesizer.load(model).schema  # a bad model file stops the run before any cluster starts
     if schema is None:
         raise ConfigError("the model carries no input schema; it cannot tell which branches to write")
-    check_space(out / MANIFEST, minimum_bytes(schema, n))  # the chunks are written with the default compression
+    # the chunks are written with the default compression
+    check_space(out / MANIFEST, minimum_bytes(schema, n, fmt=fmt), name=f"the chunk files in {out}")
     existed = out.exists()
     _claim(out, overwrite=overwrite)
     model_sha = sha256(model)
@@ -383,6 +385,9 @@ def _claim(out: Path, *, overwrite: bool) -> None:
     manifest.unlink(missing_ok=True)  # first: a run that fails from here on leaves no manifest
     for path in earlier:
         path.unlink()
+    # chunks that an interrupted run was writing (on any host: their processes cannot be asked)
+    for leftover in out.glob(".chunk-*.tmp-*"):
+        leftover.unlink(missing_ok=True)
 
 
 def _check_device(name: str) -> None:
@@ -417,8 +422,14 @@ def _client(scheduler: str | None, *, workers: int) -> Iterator[Any]:
             yield client
         return
     with (
+        # silent: a failing chunk is reported once, as evmult's one-line error, not also as the
+        # workers' log of its traceback
         distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.CRITICAL,
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

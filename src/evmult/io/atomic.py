@@ -122,11 +122,11 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def check_space(path: str | os.PathLike[str], needed: float) -> None:
+def check_space(path: str | os.PathLike[str], needed: float, *, name: str | None = None) -> None:
     """Refuse an output of at least ``needed`` bytes that cannot fit on the file system of ``path``.
 
     Raises:
-        OutputError: naming the size needed and the space free.
+        OutputError: naming the output (``name``, else ``path``), the size needed and the space free.
     """
     folder = Path(os.path.abspath(path)).parent
     while not folder.exists():
@@ -134,6 +134,14 @@ def check_space(path: str | os.PathLike[str], needed: float) -> None:
     free = shutil.disk_usage(folder).free
     if needed > free:
         raise OutputError(
-            f"{path} needs at least {needed / 2**30:,.1f} GiB and {free / 2**30:,.1f} GiB are free there; "
+            f"not enough space for {name or path}: at least {_size(needed)} needed, {_size(free)} free there; "
             "ask for fewer events or write elsewhere"
         )
+
+
+def _size(n: float) -> str:
+    """Bytes in the unit that shows them best: ``3.2 GiB``, ``48 MiB``, ``12 KiB``."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n / 2**10:,.0f} KiB"

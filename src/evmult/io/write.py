@@ -36,14 +36,22 @@ FORMATS = ("root", "parquet")
 COMPRESSIONS = ("zlib", "lz4", "lzma", "none")
 
 
-def minimum_bytes(schema: Schema, n: int, compress: str = "zlib:1") -> float:
+#: Compressed size over raw size that no generated output beats: float64 momenta shrink by
+#: about 5 % with zlib level 1 (benchmarks/speed.py) and not at all with lz4; the bound leaves a margin.
+_SMALLEST_RATIO = {"none": 1.0, "lz4": 1.0, "zlib": 0.85, "lzma": 0.7}
+
+
+def minimum_bytes(schema: Schema, n: int, compress: str = "zlib:1", fmt: str = "root") -> float:
     """A safe lower bound of the size of ``n`` events written with ``schema``.
 
-    Four bytes a value (float32), halved when compressed: generated momenta hardly compress
-    (about 10 % with zlib), so only a request that surely cannot fit falls above it.
+    Each value takes the bytes of its branch's type (float64 unless the input said otherwise),
+    times the smallest compressed fraction such values reach (:data:`_SMALLEST_RATIO`; parquet
+    is taken as zlib): only a request that surely cannot fit falls above it.
     """
-    columns = len(schema.branch_map.output_branches()) + len(schema.extras)
-    return n * columns * 4.0 * (1.0 if compress.lower().startswith("none") else 0.5)
+    branches = [b.split("[")[0] for b in schema.branch_map.output_branches()] + list(schema.extras)
+    raw = sum(np.dtype(schema.dtypes.get(b, "float64")).itemsize for b in branches)
+    algorithm = "zlib" if fmt == "parquet" else compress.lower().partition(":")[0]
+    return n * raw * _SMALLEST_RATIO.get(algorithm, 0.5)
 
 
 def compression(text: str) -> object:
@@ -54,6 +62,8 @@ def compression(text: str) -> object:
     if name not in COMPRESSIONS:
         raise OutputError(f"compression must be one of {', '.join(COMPRESSIONS)} (with :LEVEL), not {text!r}")
     if name == "none":
+        if level:
+            raise OutputError(f"compression none takes no level, not {text!r}")
         return None
     try:
         number = int(level) if level else 1
