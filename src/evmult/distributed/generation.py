@@ -266,9 +266,28 @@ def generate_chunk(
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "torch": torch.__version__,
-            "cpu": torch.backends.cpu.get_cpu_capability(),
+            "cpu": _cpu_kind(precision),
         },
     }
+
+
+def _cpu_kind(precision: str) -> str:
+    """The instruction set torch uses here; for bfloat16, whether the CPU has bfloat16 instructions.
+
+    A CPU without them computes bfloat16 layers another way, with other rounding: chunks from
+    such nodes and from nodes with them are told apart (see the warning of generate_distributed).
+    """
+    import torch
+
+    kind = torch.backends.cpu.get_cpu_capability()
+    if precision != "bfloat16":
+        return kind
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return f"{kind}, bfloat16 instructions unknown"
+    native = "avx512_bf16" in flags or "amx_bf16" in flags
+    return f"{kind}, {'with' if native else 'without'} bfloat16 instructions"
 
 
 def merge(
