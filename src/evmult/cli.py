@@ -112,7 +112,7 @@ def _precision_option(p: argparse.ArgumentParser) -> None:
         choices=["float32", "bfloat16"],
         default="float32",
         help="arithmetic of the network's hidden layers: bfloat16 is about 1.4 times faster end to end on CPUs with "
-        "bfloat16 instructions (AVX512-BF16, AMX) and on GPUs, slower on others; the sample changes by far less than "
+        "bfloat16 instructions (AVX512-BF16, AMX), maybe slower on others; the sample changes by far less than "
         "its statistical precision (a classifier cannot tell it from float32), single events in the tails can move "
         "more (see docs/results.md) (default: float32)",
     )
