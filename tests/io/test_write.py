@@ -1,5 +1,6 @@
 import os
 import stat
+import sys
 
 import awkward as ak
 import numpy as np
@@ -177,6 +178,20 @@ def test_the_disk_check_bound_is_below_the_real_size_and_counts_each_branch_type
     assert 0.5 * out.stat().st_size < bound < out.stat().st_size
     # 12 float64 momenta, the float32 Ds_M and the float64 piplus_PT
     assert minimum_bytes(SCHEMA, 1000, "none") == 1000 * (13 * 8 + 4)
+
+
+def test_without_isal_zlib_falls_back_to_pythons_own(tmp_path, ds_events, monkeypatch):
+    from evmult.io import write
+
+    monkeypatch.setitem(sys.modules, "isal", None)  # as on a machine without its wheel
+    write._isal_zlib.cache_clear()
+    try:
+        assert type(compression("zlib:1")) is uproot.ZLIB
+        with EventWriter(tmp_path / "gen.root", SCHEMA) as w:
+            w.write(ds_events)
+        assert uproot.open(tmp_path / "gen.root").file.compression.name == "ZLIB"
+    finally:
+        write._isal_zlib.cache_clear()
 
 
 def test_bad_compression_is_refused_before_anything_is_written(tmp_path):
