@@ -524,7 +524,8 @@ def _generate_distributed(args: argparse.Namespace, log: Any) -> None:
     run = generate_distributed(
         args.model, args.events, args.output, seed=args.seed, chunk_events=args.events_per_file or CHUNK_EVENTS,
         fmt=args.format or "root", scheduler=args.scheduler, workers=args.workers, device=args.device or "cpu",
-        precision=args.precision, overwrite=args.overwrite, progress=not args.quiet, log=log,
+        precision=args.precision, compress=args.compression, overwrite=args.overwrite, progress=not args.quiet,
+        log=log,
     )  # fmt: skip
     log(f"{run.n:,} events in {run.chunks} chunks written to {args.output} ({run.rate:,.0f} events/s); "
         f"'evmult merge {run.manifest} -o FILE' joins them")  # fmt: skip

@@ -114,7 +114,7 @@ def test_two_workers_write_chunks_and_a_manifest(two_workers, model):
     assert manifest["model"] == {"file": str(model.resolve()), "sha256": file_sha(model)}
     assert (manifest["seed"], manifest["events"], manifest["chunk_events"]) == (SEED, N, BLOCK)
     assert manifest["output_format"] == "root" and manifest["tree"] == "DecayTree" and manifest["device"] == "cpu"
-    assert manifest["precision"] == "float32"
+    assert manifest["precision"] == "float32" and manifest["compression"] == "zlib:1"
     assert Schema.from_dict(manifest["schema"]) == SCHEMA
     chunks = manifest["chunks"]
     assert [(c["file"], c["start"], c["stop"], c["events"]) for c in chunks] == [
@@ -245,11 +245,12 @@ def test_options_that_do_not_go_together_are_refused(model, tmp_path, monkeypatc
         generate_distributed(model, 10, tmp_path / "c", workers=1, progress=False)
 
 
-def test_a_bfloat16_chunk_holds_the_single_process_bfloat16_events(model, tmp_path):
+def test_a_bfloat16_lz4_chunk_holds_the_single_process_events(model, tmp_path):
     single = tmp_path / "single.root"
     pipeline.generate(Synthesizer.load(model), 3000, single, seed=SEED, progress=False, device="cpu",
-                      precision="bfloat16")  # fmt: skip
+                      precision="bfloat16", compress="lz4")  # fmt: skip
     record = generate_chunk(str(model), file_sha(model), str(tmp_path / "chunk.root"), 0, 3000, seed=SEED,
-                            fmt="root", device="cpu", precision="bfloat16")  # fmt: skip
-    assert record["events"] == 3000
+                            fmt="root", device="cpu", precision="bfloat16", compress="lz4")  # fmt: skip
+    assert record["events"] == 3000 and "bfloat16 instructions" in record["worker"]["cpu"]
+    assert uproot.open(tmp_path / "chunk.root").file.compression.name == "LZ4"
     assert_same_events(tmp_path / "chunk.root", single)

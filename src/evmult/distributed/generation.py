@@ -39,7 +39,7 @@ from evmult import __version__
 from evmult.errors import ConfigError, InputFileError, ModelFileError, OutputError
 from evmult.io import EventWriter, Schema, atomic_path, check_output
 from evmult.io.atomic import MARKER, check_space
-from evmult.io.write import FORMATS, iterate_written, minimum_bytes
+from evmult.io.write import FORMATS, compression, iterate_written, minimum_bytes
 from evmult.model.vae import PRECISIONS
 from evmult.synthesizer import BLOCK
 
@@ -112,6 +112,7 @@ def generate_distributed(
     workers: int | None = None,
     device: str = "cpu",
     precision: str = "float32",
+    compress: str = "zlib:1",
     overwrite: bool = False,
     progress: bool = True,
     log: Log = _quiet,
@@ -126,6 +127,7 @@ def generate_distributed(
             on every worker; ``auto`` or ``cuda`` on a farm of mixed nodes would not.
         precision: of the decoder's hidden layers, ``float32`` or ``bfloat16`` (see
             :meth:`evmult.synthesizer.Synthesizer.sample_chunks`).
+        compress: ROOT compression of the chunk files, ``ALGORITHM[:LEVEL]``.
 
     Raises:
         OutputError: ``out_dir`` holds an earlier run (and not ``overwrite``), or cannot be written.
@@ -151,8 +153,8 @@ def generate_distributed(
     schema = Synthesizer.load(model).schema  # a bad model file stops the run before any cluster starts
     if schema is None:
         raise ConfigError("the model carries no input schema; it cannot tell which branches to write")
-    # the chunks are written with the default compression
-    check_space(out / MANIFEST, minimum_bytes(schema, n, fmt=fmt), name=f"the chunk files in {out}")
+    compression(compress)  # a bad name stops the run here, not in every task
+    check_space(out / MANIFEST, minimum_bytes(schema, n, compress, fmt), name=f"the chunk files in {out}")
     existed = out.exists()
     _claim(out, overwrite=overwrite)
     model_sha = sha256(model)
@@ -174,6 +176,7 @@ def generate_distributed(
                     fmt=fmt,
                     device=device,
                     precision=precision,
+                    compress=compress,
                     key=f"evmult-chunk-{i:05d}-{token}",
                     pure=False,
                 )
@@ -211,6 +214,7 @@ def generate_distributed(
         "output_format": fmt,
         "device": device,
         "precision": precision,
+        "compression": compress,
         "tree": schema.tree,
         "schema": schema.to_dict(),
         "chunks": [records[name] for name in names],
@@ -232,6 +236,7 @@ def generate_chunk(
     fmt: str,
     device: str,
     precision: str = "float32",
+    compress: str = "zlib:1",
 ) -> dict[str, Any]:
     """One task: events ``[start, stop)`` of the stream of ``seed`` into ``output``; its manifest entry."""
     import torch
@@ -245,7 +250,7 @@ def generate_chunk(
         synth = Synthesizer.load(model_path)
         assert synth.schema is not None  # checked before the tasks were sent
         digest = hashlib.sha256()
-        with EventWriter(output, synth.schema, fmt=fmt, overwrite=True) as writer:
+        with EventWriter(output, synth.schema, fmt=fmt, overwrite=True, compress=compress) as writer:
             chunks = synth.sample_chunks(
                 stop - start, seed=seed, chunk_size=STEP, device=device, start=start, precision=precision
             )
@@ -324,7 +329,10 @@ def merge(
         if sha256(path) != chunk["sha256"]:
             raise InputFileError(f"chunk {path} does not match its SHA-256 in {manifest_file} (damaged or replaced)")
     with (
-        EventWriter(output, schema, fmt=fmt, overwrite=overwrite) as writer,
+        # compressed as the chunks were (manifests before compression was recorded: the default)
+        EventWriter(
+            output, schema, fmt=fmt, overwrite=overwrite, compress=manifest.get("compression", "zlib:1")
+        ) as writer,
         tqdm(total=manifest["events"], desc="merging", unit="ev", unit_scale=True, disable=not progress) as bar,
     ):
         for path, chunk in chunks:
