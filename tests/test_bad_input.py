@@ -168,6 +168,8 @@ CASES = [
     ("unknown compression", lambda f: ["generate", f["model"], "-n", "10", "-o", f["d"] / "x.root", "--compression", "gzip"], 2, r"compression must be one of zlib, lz4, lzma, none"),
     ("unknown precision", lambda f: ["generate", f["model"], "-n", "10", "-o", f["d"] / "x.root", "--precision", "float16"], 2, r"invalid choice: .float16."),
     ("compression none with a level", lambda f: ["generate", f["model"], "-n", "10", "-o", f["d"] / "x.root", "--compression", "none:5"], 2, r"compression none takes no level"),
+    ("compression with an empty level", lambda f: ["generate", f["model"], "-n", "10", "-o", f["d"] / "x.root", "--compression", "lz4:"], 2, r"compression level missing after .lz4:."),
+    ("compression for parquet output", lambda f: ["generate", f["model"], "-n", "10", "--format", "parquet", "--compression", "lz4"], 1, r"--compression is ROOT.s; parquet output"),
     ("compression level out of range", lambda f: ["generate", f["model"], "-n", "10", "-o", f["d"] / "x.root", "--compression", "zlib:12"], 2, r"between 1 and 9, not 12"),
     ("factor not a number", lambda f: ["multiply", f["good"], "--decay", DS, "--factor", "ten"], 2,
      r"argument --factor: 'ten' is not a number"),

@@ -91,6 +91,22 @@ def test_killed_generation_leaves_no_output_and_is_cleaned_up(tmp_path, tuple_fi
     assert not list(tmp_path.glob(".big.root.tmp-*"))
 
 
+@pytest.mark.parametrize(
+    ("sig", "code", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+)
+def test_a_terminated_or_interrupted_generation_removes_its_temporary(tmp_path, tuple_file, sig, code, word):
+    model = tmp_path / "m.model"
+    assert evmult("train", tuple_file, "--decay", DS, "--epochs", "1", "-o", model, *TINY) == 0
+    out = tmp_path / "big.root"
+    proc = start("generate", model, "-n", "50000000", "-o", out, "--chunk-size", "100000", "--quiet")
+    wait_for(lambda: any(tmp_path.glob(".big.root.tmp-*")), proc)
+    proc.send_signal(sig)  # a batch system's time limit sends SIGTERM
+    assert proc.wait(timeout=60) == code
+    assert proc.stderr is not None and proc.stderr.read().decode().strip() == f"evmult: {word}"
+    proc.stderr.close()
+    assert not out.exists() and not list(tmp_path.glob(".big.root.tmp-*"))
+
+
 def test_same_seed_same_events_in_one_chunk_or_many(tmp_path, tuple_file):
     model = tmp_path / "m.model"
     assert evmult("train", tuple_file, "--decay", DS, "--epochs", "1", "-o", model, *TINY) == 0

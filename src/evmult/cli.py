@@ -21,7 +21,9 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -32,6 +34,7 @@ from evmult.errors import ConfigError, EvmultError, OutputError
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process the signal ended
 
 
 # ---------------------------------------------------------------- argument types
@@ -253,7 +256,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--compression",
         type=compression_option,
-        default="zlib:1",
         metavar="ALGO[:LEVEL]",
         help="ROOT compression: zlib (default, level 1: ROOT's own), lz4, lzma (smallest, slowest) or none",
     )
@@ -334,7 +336,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--compression",
         type=compression_option,
-        default="zlib:1",
         metavar="ALGO[:LEVEL]",
         help="ROOT compression: zlib (default, level 1: ROOT's own), lz4, lzma (smallest, slowest) or none",
     )
@@ -401,6 +402,13 @@ def _configs(args: argparse.Namespace, cfg: dict[str, dict[str, Any]]) -> tuple[
     extras = cli.get("extras") or cfg.get("input", {}).get("extras") or ()
     cli["extra_transforms"] = tuple(e for e in extras if ":" in e) or None
     return config.build(ModelConfig, cfg.get("model", {}), cli), config.build(TrainConfig, cfg.get("training", {}), cli)
+
+
+def _compression(args: argparse.Namespace, fmt: str) -> str:
+    """--compression, for ROOT output only (parquet files are written with pyarrow's own)."""
+    if args.compression is not None and fmt != "root":
+        raise ConfigError(f"--compression is ROOT's; {fmt} output is written with pyarrow's default compression")
+    return str(args.compression or "zlib:1")
 
 
 def _format(args: argparse.Namespace) -> str:
@@ -510,10 +518,11 @@ def cmd_generate(args: argparse.Namespace, log: Any) -> None:
         raise ConfigError("--events-per-file splits generation over a cluster: add --workers or --scheduler")
     check_output(args.output, overwrite=args.overwrite)
     synth = Synthesizer.load(args.model)
+    fmt = _format(args)
     summary = pipeline.generate(
-        synth, args.events, args.output, seed=args.seed, fmt=_format(args), chunk_size=args.chunk_size,
-        overwrite=args.overwrite, progress=not args.quiet, device=args.device or "auto", compress=args.compression,
-        precision=args.precision,
+        synth, args.events, args.output, seed=args.seed, fmt=fmt, chunk_size=args.chunk_size,
+        overwrite=args.overwrite, progress=not args.quiet, device=args.device or "auto",
+        compress=_compression(args, fmt), precision=args.precision,
     )  # fmt: skip
     log(f"{_events(summary.n)} written to {args.output} ({summary.rate:,.0f} events/s)")
 
@@ -524,10 +533,12 @@ def _generate_distributed(args: argparse.Namespace, log: Any) -> None:
     run = generate_distributed(
         args.model, args.events, args.output, seed=args.seed, chunk_events=args.events_per_file or CHUNK_EVENTS,
         fmt=args.format or "root", scheduler=args.scheduler, workers=args.workers, device=args.device or "cpu",
-        precision=args.precision, compress=args.compression, overwrite=args.overwrite, progress=not args.quiet,
+        precision=args.precision, compress=_compression(args, args.format or "root"), overwrite=args.overwrite,
+        progress=not args.quiet,
         log=log,
     )  # fmt: skip
-    log(f"{run.n:,} events in {run.chunks} chunks written to {args.output} ({run.rate:,.0f} events/s); "
+    log(f"{_events(run.n)} in {run.chunks} chunk{'s' if run.chunks != 1 else ''} written to {args.output} "
+        f"({run.rate:,.0f} events/s); "
         f"'evmult merge {run.manifest} -o FILE' joins them")  # fmt: skip
 
 
@@ -616,7 +627,7 @@ def cmd_multiply(args: argparse.Namespace, log: Any) -> None:
     pipeline.multiply(
         spec, output=args.output, factor=float(factor), holdout=float(holdout), model=model, training=training,
         report=args.report, save_model=args.save_model, fmt=_format(args), overwrite=args.overwrite,
-        progress=not args.quiet, log=log, compress=args.compression, precision=args.precision,
+        progress=not args.quiet, log=log, compress=_compression(args, _format(args)), precision=args.precision,
     )  # fmt: skip
 
 
@@ -633,7 +644,7 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 success, 1 error, 2 usage, 130 interrupted)."""
+    """Run the command line; returns the exit status (0 success, 1 error, 2 usage, 130 interrupted, 143 terminated)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -647,6 +658,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     def show(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
         print(f"evmult: warning: {message}", file=sys.stderr, flush=True)
 
+    # a batch system's SIGTERM (time limit, pre-emption) cleans up like Ctrl-C: no partial outputs
+    previous = (
+        signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("default")
         warnings.simplefilter("ignore", ResourceWarning)  # files left open by an interrupt: noise to a user
@@ -657,10 +672,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         except EvmultError as exc:
             print(f"evmult: error: {exc}", file=sys.stderr, flush=True)
             return EXIT_ERROR
+        except Terminated:
+            print("evmult: terminated", file=sys.stderr, flush=True)
+            return EXIT_TERMINATED
         except KeyboardInterrupt:
             print("evmult: interrupted", file=sys.stderr, flush=True)
             return EXIT_INTERRUPTED
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is: every cleanup that Ctrl-C runs runs for it too."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
 
 
 if __name__ == "__main__":

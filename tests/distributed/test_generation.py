@@ -186,6 +186,31 @@ def test_overwrite_never_removes_chunk_or_manifest_files_evmult_did_not_write(mo
     assert (out / "chunk-00000.root").read_text() == "my own file" and (out / MANIFEST).read_text() == "{}"
 
 
+def test_overwrite_keeps_a_file_a_run_did_not_list_even_in_its_folder(two_workers, model, tmp_path):
+    out = tmp_path / "gen"
+    shutil.copytree(two_workers, out)
+    (out / "chunk-00009.root").write_text("mine")
+    with pytest.raises(OutputError, match=r"holds chunk-00009\.root but evmult did not write it"):
+        generate_distributed(model, 500, out, seed=SEED, workers=1, overwrite=True, progress=False)
+    assert (out / "chunk-00009.root").read_text() == "mine" and (out / MANIFEST).exists()
+
+
+def test_merge_checks_the_output_name_and_the_manifest_values(two_workers, tmp_path):
+    with pytest.raises(OutputError, match=r"are root files: name the merged output \.root, not \.parquet"):
+        merge(two_workers / MANIFEST, tmp_path / "m.parquet")
+    manifest = json.loads((two_workers / MANIFEST).read_text())
+    edited = tmp_path / "run"
+    shutil.copytree(two_workers, edited)
+    for value, message in ((5, "compression must be a text"), ("gzip", "compression must be one of")):
+        (edited / MANIFEST).write_text(json.dumps(manifest | {"compression": value}))
+        with pytest.raises(InputFileError, match=message):
+            merge(edited / MANIFEST, tmp_path / "m.root")
+    (edited / MANIFEST).write_text(json.dumps(manifest | {"output_format": "parquet"}))
+    with pytest.raises(InputFileError, match=r"cannot read chunk .*chunk-00000\.root as parquet"):
+        merge(edited / MANIFEST, tmp_path / "m.parquet")
+    assert not list(tmp_path.glob("m.*")) and not list(tmp_path.glob(".m.*"))
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs workers without the device asked for")
 def test_a_failed_run_leaves_no_manifest_and_is_not_taken_for_finished(model, cluster, tmp_path):
     out = tmp_path / "gen"

@@ -163,7 +163,8 @@ def generate_distributed(
     started = time.perf_counter()
     try:
         with _client(scheduler, workers=min(workers or os.cpu_count() or 1, len(ranges))) as client:
-            log(f"{len(ranges)} chunks of up to {ranges[0][1]:,} events on {_describe(client)}")
+            size = f"{len(ranges)} chunk{'s' if len(ranges) != 1 else ''} of up to {ranges[0][1]:,} events"
+            log(f"{size} on {_describe(client)}")
             futures = [
                 client.submit(
                     generate_chunk,
@@ -214,7 +215,7 @@ def generate_distributed(
         "output_format": fmt,
         "device": device,
         "precision": precision,
-        "compression": compress,
+        "compression": compress if fmt == "root" else None,
         "tree": schema.tree,
         "schema": schema.to_dict(),
         "chunks": [records[name] for name in names],
@@ -323,23 +324,31 @@ def merge(
     chunks = [(manifest_file.parent / c["file"], c) for c in manifest["chunks"]]
     if any(os.path.realpath(path) == os.path.realpath(output) for path, _ in chunks):
         raise OutputError(f"output {output} is one of the chunks of {manifest_file}; choose another output path")
+    suffix = Path(output).suffix.lower()
+    if suffix in (".root", ".parquet") and suffix != f".{fmt}":
+        raise OutputError(f"the chunks of {manifest_file} are {fmt} files: name the merged output .{fmt}, not {suffix}")
     for path, chunk in chunks:
         if not path.is_file():
             raise InputFileError(f"chunk {path} listed in {manifest_file} is missing")
         if sha256(path) != chunk["sha256"]:
             raise InputFileError(f"chunk {path} does not match its SHA-256 in {manifest_file} (damaged or replaced)")
+    # the merged file is about as large as its chunks together (compressed alike)
+    check_space(output, 0.9 * sum(path.stat().st_size for path, _ in chunks))
     with (
         # compressed as the chunks were (manifests before compression was recorded: the default)
         EventWriter(
-            output, schema, fmt=fmt, overwrite=overwrite, compress=manifest.get("compression", "zlib:1")
+            output, schema, fmt=fmt, overwrite=overwrite, compress=manifest.get("compression") or "zlib:1"
         ) as writer,
         tqdm(total=manifest["events"], desc="merging", unit="ev", unit_scale=True, disable=not progress) as bar,
     ):
         for path, chunk in chunks:
             before = writer.written
-            for step in iterate_written(path, schema, fmt=fmt, step_size=STEP):
-                writer.write_arrays(step)
-                bar.update(writer.written - bar.n)
+            try:
+                for step in iterate_written(path, schema, fmt=fmt, step_size=STEP):
+                    writer.write_arrays(step)
+                    bar.update(writer.written - bar.n)
+            except (OSError, ValueError, KeyError) as exc:  # uproot's and pyarrow's own errors
+                raise InputFileError(f"cannot read chunk {path} as {fmt} ({type(exc).__name__}: {exc})") from exc
             if writer.written - before != chunk["events"]:
                 raise InputFileError(
                     f"chunk {path} holds {writer.written - before} events, {manifest_file} says {chunk['events']}"
@@ -376,6 +385,14 @@ def read_manifest(path: Path) -> dict[str, Any]:
             raise InputFileError(f"{path}: the chunks hold {position} events, not {manifest['events']}")
         if manifest["output_format"] not in FORMATS:
             raise InputFileError(f"{path}: unknown output format {manifest['output_format']!r}")
+        if manifest.get("compression") is not None:
+            value = manifest["compression"]
+            if not isinstance(value, str):
+                raise InputFileError(f"{path}: compression must be a text such as 'zlib:1', not {value!r}")
+            try:
+                compression(value)
+            except OutputError as exc:
+                raise InputFileError(f"{path}: {exc}") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise InputFileError(f"{path} is an incomplete evmult generation manifest (at {exc})") from exc
     return manifest
@@ -403,9 +420,17 @@ def _claim(out: Path, *, overwrite: bool) -> None:
         what = "a finished run" if manifest.exists() else "the chunks of an unfinished run"
         if not overwrite:
             raise OutputError(f"{out} holds {what}; pass --overwrite to replace it, or choose another folder")
-        if not (out / MARKER).exists():
+        foreign = None if (out / MARKER).exists() else (MANIFEST if manifest.exists() else earlier[0].name)
+        if foreign is None and manifest.exists():  # a finished run: its manifest names every chunk it wrote
+            try:
+                listed = {c["file"] for c in json.loads(manifest.read_text())["chunks"]}
+            except (OSError, ValueError, KeyError, TypeError):
+                listed = None
+            unlisted = [p.name for p in earlier if listed is not None and p.name not in listed]
+            foreign = MANIFEST if listed is None else next(iter(unlisted), None)
+        if foreign is not None:
             raise OutputError(
-                f"{out} holds {MANIFEST if manifest.exists() else earlier[0].name} but evmult did not write it; "
+                f"{out} holds {foreign} but evmult did not write it; "
                 "it is not replaced, not even with --overwrite (choose another folder)"
             )
     (out / MARKER).write_text("chunks and manifest written by evmult; --overwrite may replace them\n")

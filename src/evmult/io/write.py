@@ -65,6 +65,8 @@ def compression(text: str) -> object:
         if level:
             raise OutputError(f"compression none takes no level, not {text!r}")
         return None
+    if text.endswith(":"):
+        raise OutputError(f"compression level missing after {text!r}; write e.g. zlib:1, or zlib alone")
     try:
         number = int(level) if level else 1
     except ValueError:
