@@ -534,8 +534,7 @@ def _generate_distributed(args: argparse.Namespace, log: Any) -> None:
         args.model, args.events, args.output, seed=args.seed, chunk_events=args.events_per_file or CHUNK_EVENTS,
         fmt=args.format or "root", scheduler=args.scheduler, workers=args.workers, device=args.device or "cpu",
         precision=args.precision, compress=_compression(args, args.format or "root"), overwrite=args.overwrite,
-        progress=not args.quiet,
-        log=log,
+        progress=not args.quiet, log=log,
     )  # fmt: skip
     log(f"{_events(run.n)} in {run.chunks} chunk{'s' if run.chunks != 1 else ''} written to {args.output} "
         f"({run.rate:,.0f} events/s); "
