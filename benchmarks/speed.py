@@ -52,6 +52,7 @@ from evmult.events import Events
 from evmult.io import EventWriter
 from evmult.model import TrainConfig
 from evmult.model.train import threads
+from evmult.model.vae import PRECISIONS
 from evmult.physics import signed_mass
 from evmult.pipeline import generate, validate
 from evmult.samples import SAMPLES
@@ -61,7 +62,6 @@ from evmult.validate.classifier import classifier_test
 from evmult.validate.metrics import mass_summary
 
 DECAY = "D_s+ -> K+ K- pi+"
-PRECISIONS = ("float32", "bfloat16")
 
 
 def decoder_rates(synth: Synthesizer, n: int, precision: str) -> dict[str, Any]:
@@ -179,7 +179,7 @@ def precision_check(synth: Synthesizer, n: int) -> dict[str, Any]:
         "ds_mass": {"float32": mass_summary(ma, mass), "bfloat16": mass_summary(mb, mass)},
         "auc_bfloat16_vs_float32": classifier_test(c, a, decay, importance=False)["auc"],
         "auc_float32_vs_float32": classifier_test(d, a, decay, importance=False)["auc"],
-        "decoder_sigma_min": float(synth.vae.decoder.log_sigma.detach().exp().min()),  # type: ignore[union-attr]
+        "decoder_sigma_min": float(synth.vae.decoder.sigma().detach().min()),  # type: ignore[union-attr]
     }
 
 

@@ -55,8 +55,11 @@ class Decoder(nn.Module):
         self.log_sigma = nn.Parameter(torch.zeros(n_features))
 
     def forward(self, z: torch.Tensor) -> Independent:
-        sigma = self.log_sigma.clamp(-12.0, 6.0).exp().expand(z.shape[0], -1)
-        return Independent(Normal(self.net(z), sigma), 1)
+        return Independent(Normal(self.net(z), self.sigma().expand(z.shape[0], -1)), 1)
+
+    def sigma(self) -> torch.Tensor:
+        """The learned width of each feature, kept within a safe range."""
+        return self.log_sigma.clamp(-12.0, 6.0).exp()
 
     def mean(self, z: torch.Tensor, *, precision: str = "float32") -> torch.Tensor:
         """``mu(z)``; with ``precision="bfloat16"`` the hidden layers compute in bfloat16.
@@ -103,4 +106,4 @@ class VAE(nn.Module):
         mean = self.decoder.mean(z, precision=precision)
         if noise is None:
             return mean
-        return mean + self.decoder.log_sigma.clamp(-12.0, 6.0).exp() * noise
+        return mean + self.decoder.sigma() * noise
