@@ -53,6 +53,12 @@ POST_STEP = 8192
 CALIBRATION_DRAWS = (4 * BLOCK, 16 * BLOCK)
 
 
+def check_precision(precision: str) -> None:
+    """Refuse a precision the decoder does not have (:data:`PRECISIONS`)."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+
+
 def generation_workers() -> int:
     """Threads that turn blocks into events (each decodes, then inverts on the CPU): torch's thread count, at most 16.
 
@@ -348,8 +354,7 @@ class Synthesizer:
             raise EvmultError("the synthesizer has not been fitted or loaded")
         if n < 1:
             raise ConfigError(f"the number of events must be positive, not {n}")
-        if precision not in PRECISIONS:
-            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        check_precision(precision)
         if start < 0 or start % BLOCK:
             raise ConfigError(f"generation can start only at a multiple of {BLOCK} events, not at {start}")
         first = start // BLOCK

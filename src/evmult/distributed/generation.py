@@ -40,8 +40,7 @@ from evmult.errors import ConfigError, InputFileError, ModelFileError, OutputErr
 from evmult.io import EventWriter, Schema, atomic_path, check_output
 from evmult.io.atomic import MARKER, check_space
 from evmult.io.write import FORMATS, compression, iterate_written, minimum_bytes
-from evmult.model.vae import PRECISIONS
-from evmult.synthesizer import BLOCK
+from evmult.synthesizer import BLOCK, check_precision
 
 MANIFEST = "manifest.json"
 FORMAT = "evmult-generation"
@@ -146,8 +145,7 @@ def generate_distributed(
         raise ConfigError(f"the number of workers must be positive, not {workers}")
     ranges = plan(n, chunk_events)
     _check_device(device)
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    check_precision(precision)
     model = Path(model_path).resolve()
     out = Path(out_dir).resolve()
     schema = Synthesizer.load(model).schema  # a bad model file stops the run before any cluster starts
@@ -420,14 +418,7 @@ def _claim(out: Path, *, overwrite: bool) -> None:
         what = "a finished run" if manifest.exists() else "the chunks of an unfinished run"
         if not overwrite:
             raise OutputError(f"{out} holds {what}; pass --overwrite to replace it, or choose another folder")
-        foreign = None if (out / MARKER).exists() else (MANIFEST if manifest.exists() else earlier[0].name)
-        if foreign is None and manifest.exists():  # a finished run: its manifest names every chunk it wrote
-            try:
-                listed = {c["file"] for c in json.loads(manifest.read_text())["chunks"]}
-            except (OSError, ValueError, KeyError, TypeError):
-                listed = None
-            unlisted = [p.name for p in earlier if listed is not None and p.name not in listed]
-            foreign = MANIFEST if listed is None else next(iter(unlisted), None)
+        foreign = _foreign(out, earlier)
         if foreign is not None:
             raise OutputError(
                 f"{out} holds {foreign} but evmult did not write it; "
@@ -440,6 +431,24 @@ def _claim(out: Path, *, overwrite: bool) -> None:
     # chunks that an interrupted run was writing (on any host: their processes cannot be asked)
     for leftover in out.glob(".chunk-*.tmp-*"):
         leftover.unlink(missing_ok=True)
+
+
+def _foreign(out: Path, chunks: list[Path]) -> str | None:
+    """The first of the manifest and ``chunks`` in ``out`` that evmult did not write, or None.
+
+    Without evmult's :data:`MARKER` the folder is the user's; with it, a finished run's manifest
+    names every chunk the run wrote, and a manifest that is not evmult's is the user's too.
+    """
+    manifest = out / MANIFEST
+    if not (out / MARKER).exists():
+        return MANIFEST if manifest.exists() else chunks[0].name
+    if not manifest.exists():  # an unfinished run: its chunks are listed nowhere
+        return None
+    try:
+        listed = {c["file"] for c in read_manifest(manifest)["chunks"]}
+    except InputFileError:
+        return MANIFEST
+    return next((p.name for p in chunks if p.name not in listed), None)
 
 
 def _check_device(name: str) -> None:
