@@ -87,9 +87,8 @@ def _isal_zlib() -> type | None:
     The blocks are ordinary zlib streams: ROOT, uproot and every other reader inflate them as
     usual. On a generated float64 momentum branch ISA-L's level 1 deflates about 1 000 MB/s where
     Python's zlib at level 1 does 47, to a slightly smaller size (0.955 against 0.962 of the raw
-    size; benchmarks/speed.py). uproot's
-    own ``ZLIB.library = "isal"`` would map level 1 onto ISA-L's level 0, whose static Huffman
-    code makes these branches larger than uncompressed.
+    size; benchmarks/speed.py). uproot's own ``ZLIB.library = "isal"`` would map level 1 onto
+    ISA-L's level 0, whose static Huffman code makes these branches larger than uncompressed.
     """
     import uproot
 
